@@ -1,0 +1,105 @@
+"""Make saved HoloViews/Panel pages self-contained: no request may leave the page's own origin.
+
+``hv.save(..., resources='inline')`` (panel 1.9, bokeh 3.9) inlines the JavaScript and the Bokeh
+CSS, but Panel still refers to its own stylesheets on ``https://cdn.holoviz.org/panel/<version>/dist/``:
+the theme and layout CSS are ``ImportedStyleSheet`` models inside the serialized document (loaded by
+the browser when the roots render), and Panel's page template links a favicon there. Setting
+``pn.config.inline`` does not change that. Offline, each one is a failed request and a console error.
+
+The fix here works on the final HTML text: every ``https://cdn.holoviz.org/panel/<v>/dist/<path>``
+reference is replaced by a ``data:`` URI holding the file ``<path>`` from the *installed* panel
+package (``panel/dist``; the same version, so the same bytes the CDN would serve). CSS files are
+inlined recursively: their ``url(...)`` references (spinner SVGs, icons) become ``data:`` URIs too.
+A reference to a file that the installed panel does not ship is an error (:class:`OfflineError`),
+never silently left pointing at the network. :func:`external_references` lists what remains that a
+browser could fetch (the gallery test asserts it is empty, and checks the browser's network log).
+
+URLs that only appear inside the inlined JavaScript libraries (documentation links, lazily loaded
+extras such as MathJax or web fonts that the gallery never triggers) are left alone: they are string
+constants, not requests; the browser test proves that no page requests them.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import mimetypes
+import pathlib
+import re
+
+__all__ = ["OfflineError", "inline_cdn_references", "external_references", "data_uri", "panel_dist_dir"]
+
+_CDN = re.compile(r"https?://cdn\.holoviz\.org/panel/[^/\"'\\\s]+/dist/([^\"'\\?#\s)]+)(?:[?#][^\"'\\\s)]*)?")
+_CSS_URL = re.compile(r"url\(\s*([\"']?)([^\"')]+)\1\s*\)")
+# what a browser would fetch by itself from the HTML (not string constants inside scripts)
+_FETCHING = re.compile(r"<(?:link|script|img|iframe|source|embed)\b[^>]*?\b(?:href|src)\s*=\s*[\"']?(https?:|//)[^\"'\s>]*",
+                       re.IGNORECASE)
+
+
+_SCRIPT_BODY = re.compile(r"(<script\b[^>]*>).*?(</script>)", re.IGNORECASE | re.DOTALL)
+
+
+class OfflineError(RuntimeError):
+    """A page refers to a CDN resource that the installed package does not provide."""
+
+
+def panel_dist_dir() -> pathlib.Path:
+    import panel
+
+    return pathlib.Path(panel.__file__).resolve().parent / "dist"
+
+
+@functools.lru_cache(maxsize=None)
+def data_uri(path) -> str:
+    """The file at ``path`` as a base64 ``data:`` URI (CSS with its own ``url()`` references inlined)."""
+    path = pathlib.Path(path)
+    raw = path.read_bytes()
+    if path.suffix.lower() == ".css":
+        raw = _inline_css_urls(raw.decode("utf-8"), path.parent).encode("utf-8")
+        mime = "text/css"
+    else:
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
+
+
+def _inline_css_urls(css: str, base: pathlib.Path) -> str:
+    def repl(m):
+        ref = m.group(2).strip()
+        if ref.startswith(("data:", "#")):
+            return m.group(0)
+        if ref.startswith(("http:", "https:", "//")):
+            hit = _CDN.match(ref)
+            if hit and (panel_dist_dir() / hit.group(1)).is_file():
+                return f"url('{data_uri(panel_dist_dir() / hit.group(1))}')"
+            raise OfflineError(f"a stylesheet in {base} refers to the network: {ref}")
+        target = (base / ref.split("?")[0].split("#")[0]).resolve()
+        if not target.is_file():
+            raise OfflineError(f"a stylesheet in {base} refers to {ref!r}, which the installed panel lacks")
+        return f"url('{data_uri(target)}')"
+
+    return _CSS_URL.sub(repl, css)
+
+
+def inline_cdn_references(html: str) -> tuple[str, int]:
+    """Replace every Panel CDN reference in ``html`` by a ``data:`` URI; returns ``(html, count)``."""
+    dist = panel_dist_dir()
+    count = 0
+
+    def repl(m):
+        nonlocal count
+        target = dist / m.group(1)
+        if not target.is_file():
+            raise OfflineError(f"the page refers to {m.group(0)}, which the installed panel ({dist}) lacks")
+        count += 1
+        return data_uri(target)
+
+    return _CDN.sub(repl, html), count
+
+
+def external_references(html: str) -> list[str]:
+    """Network references a browser would load from the markup: CDN links left in the page
+    (anywhere, including the serialized Bokeh document) and ``<link>/<script>/<img>`` tags whose
+    ``href``/``src`` is an ``http(s)`` URL."""
+    found = [m.group(0) for m in _CDN.finditer(html)]
+    markup = _SCRIPT_BODY.sub(r"\1\2", html)      # string constants inside scripts are not requests
+    found += [m.group(0) for m in _FETCHING.finditer(markup)]
+    return found

@@ -1,0 +1,104 @@
+"""The list of portraits: what each one is, how it is computed and how it is drawn."""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import textwrap
+from typing import Callable
+
+__all__ = ["Portrait", "Block", "SECTIONS", "MODULES", "portraits", "get"]
+
+#: Sections of the index page, in order: key -> (heading, one-line introduction).
+SECTIONS = {
+    "paper": ("The paper's figures",
+              "Figs. 1–7 of Wendin & Altafini, “Gradient Flow Equations for Deep Linear Neural Networks” (2025), "
+              "recomputed with dlnsys."),
+    "beyond": ("Beyond the paper",
+               "Bifurcations, equilibrium branches, Hessian spectra, the network as a graph and basins of "
+               "attraction: what dlnsys computes that the paper does not show."),
+}
+
+#: Portrait modules under :mod:`dlnsys.gallery.portraits`, in index order.
+MODULES = [
+    "fig1_logistic",
+    "fig5_single_node",
+]
+
+
+@dataclasses.dataclass
+class Block:
+    """One figure on a portrait page: a HoloViews object, the backend that renders it, and an
+    optional sub-caption (HTML) shown under it."""
+
+    obj: object
+    backend: str = "bokeh"
+    caption: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Portrait:
+    """One gallery page.
+
+    ``compute()`` does the numerics with dlnsys's public API and returns plain data (a dict);
+    ``draw(data)`` turns it into a list of :class:`Block` with :mod:`dlnsys.viz` and HoloViews.
+    The page shows the source of both functions, so a reader can rerun exactly what produced the
+    figure. ``cost`` is a rough relative build time (the builder starts expensive pages first).
+    """
+
+    slug: str
+    section: str
+    title: str
+    description: str
+    paper: str
+    caption: str
+    compute: Callable[[], dict]
+    draw: Callable[[dict], list]
+    cost: float = 1.0
+    thumbnail_block: int = 0
+
+    def __post_init__(self):
+        if self.section not in SECTIONS:
+            raise ValueError(f"section: expected one of {sorted(SECTIONS)}, got {self.section!r}")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.slug}.html"
+
+    @property
+    def module(self) -> str:
+        return self.compute.__module__
+
+    def source(self, which="compute") -> str:
+        """The source code of ``compute`` or ``draw`` (dedented), as shown on the page."""
+        fn = self.compute if which == "compute" else self.draw
+        return textwrap.dedent(inspect.getsource(fn))
+
+    def module_source(self) -> str:
+        return inspect.getsource(importlib.import_module(self.module))
+
+
+def portraits(only=None) -> list:
+    """Every portrait, in index order (``only``: an iterable of slugs to keep; unknown ones are an error)."""
+    out = []
+    for name in MODULES:
+        mod = importlib.import_module(f".portraits.{name}", __package__)
+        out.extend(mod.PORTRAITS)
+    slugs = [p.slug for p in out]
+    dup = {s for s in slugs if slugs.count(s) > 1}
+    if dup:
+        raise RuntimeError(f"duplicate portrait slugs: {sorted(dup)}")
+    if only is not None:
+        only = list(only)
+        unknown = [s for s in only if s not in slugs]
+        if unknown:
+            raise ValueError(f"--only: unknown portrait(s) {', '.join(unknown)}; known: {', '.join(slugs)}")
+        out = [p for p in out if p.slug in only]
+    return out
+
+
+def get(slug) -> Portrait:
+    for p in portraits():
+        if p.slug == slug:
+            return p
+    raise ValueError(f"slug: no portrait {slug!r}")

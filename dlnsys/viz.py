@@ -1,0 +1,467 @@
+"""HoloViews elements from dlnsys result objects (the drawing layer of the gallery).
+
+Nothing in the numerical core imports this module: it needs the ``gallery`` extra
+(``pip install 'dlnsys[gallery]'``: holoviews, bokeh, plotly) and is imported on demand.
+Every function takes a result object of the core (a :class:`~dlnsys.simulate.Trajectory`,
+a :class:`~dlnsys.separatrices.Separatrices`, a :class:`~dlnsys.continuation.Branch`, an
+:class:`~dlnsys.arcs.Arc`, ...) or plain arrays, and returns a HoloViews element or overlay
+whose axes carry the paper's symbols (``w₁``, ``σ``, ``𝓛``, ``‖A‖_F``, ...). Styling is set for
+the bokeh backend; the ``*_3d`` functions return plotly-ready 3D elements.
+
+Colours follow the paper's figures: global minima green, saddles red (non-strict saddles
+orange, since the paper distinguishes them in Sections 4.4 and 6.2.2), stable branches solid,
+unstable branches dashed.
+
+Example
+-------
+>>> import numpy as np, holoviews as hv                       # doctest: +SKIP
+>>> from dlnsys import Network
+>>> from dlnsys.simulate import simulate
+>>> from dlnsys import viz
+>>> net = Network((1, 1, 1), sigma=[1.0])
+>>> traj = simulate(net, np.array([[0.1, 1.5], [-1.2, 0.3]]), 10.0)
+>>> viz.phase_vector_field(net, (-2, 2), (-2, 2)) * viz.trajectory_paths(traj)   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import holoviews as hv
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("dlnsys.viz needs holoviews (and bokeh, plotly): pip install 'dlnsys[gallery]'") from exc
+
+__all__ = [
+    "COLORS", "KIND_COLORS", "PALETTE", "weight_label", "dim", "kind_color",
+    "phase_vector_field", "trajectory_paths", "trajectory_paths_3d", "curve_paths", "separatrix_paths",
+    "equilibrium_points", "equilibrium_points_3d", "loss_curve", "singular_value_curves", "frobenius_curve",
+    "alignment_curves", "plateau_marks", "arc_curves", "branch_plot", "spectrum_scatter", "network_graph",
+    "basin_image", "hyperbola_paths", "label_of_signature", "holomap", "curve_paths_3d",
+]
+
+#: Named colours used across the gallery.
+COLORS = {
+    "minimum": "#2ca02c",        # green: global minima (the paper's green dots)
+    "saddle": "#d62728",         # red: saddles (the paper's red dots)
+    "non-strict": "#ff7f0e",     # orange: non-strict saddles
+    "stable_manifold": "#1f3b99",
+    "unstable_manifold": "#c2185b",
+    "leaf": "#9e9e9e",
+    "trajectory": "#4a6fa5",
+    "field": "#8c8c8c",
+    "minima_set": "#2ca02c",
+}
+#: Colour of each kind of critical point (the strings of :mod:`dlnsys.leaves` / :mod:`dlnsys.critical`).
+KIND_COLORS = {
+    "global minimum": COLORS["minimum"],
+    "strict saddle": COLORS["saddle"],
+    "non-strict saddle": COLORS["non-strict"],
+    "strict or non-strict saddle": "#9467bd",
+}
+#: A qualitative palette (Tableau 10) for families of curves.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+_SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+
+
+def _sub(text) -> str:
+    """Unicode subscript of ``text`` (digits and the letters that have one)."""
+    return str(text).translate(_SUB)
+
+
+def weight_label(i) -> str:
+    """``w₁``, ``w₂``, ... (1-based), the paper's names of the weights of (62), (65), (66)."""
+    return "w" + _sub(i)
+
+
+def dim(name, label=None, **kw):
+    """A :class:`holoviews.Dimension` with a display label (the paper's symbol)."""
+    return hv.Dimension(name, label=label or name, **kw)
+
+
+def kind_color(kind) -> str:
+    return KIND_COLORS.get(kind, COLORS["saddle"] if kind and "saddle" in kind else COLORS["minimum"])
+
+
+def label_of_signature(S) -> str:
+    """``(1, 2)`` -> ``"{1,2}"``, ``()`` -> ``"∅"``."""
+    S = tuple(S)
+    return "{" + ",".join(str(int(i)) for i in S) + "}" if S else "∅"
+
+
+def _wdims(dims, names=None):
+    names = names or [weight_label(i + 1) for i in dims]
+    return [dim(f"w{i + 1}", n) for i, n in zip(dims, names)]
+
+
+# ---------------------------------------------------------------------------------- phase plane
+def phase_vector_field(net, xlim, ylim, n=21, dims=(0, 1), fixed=None, normalize=True, names=None):
+    """Arrows of the flow ``net.vector_field`` on an ``n x n`` grid of the plane of coordinates ``dims``.
+
+    Other coordinates are held at ``fixed`` (a full state; zeros by default). With ``normalize``
+    every arrow has the same length and the magnitude ``|f|`` goes to the colour (log scale),
+    which keeps the plateau around the origin visible.
+    """
+    xs = np.linspace(*xlim, n)
+    ys = np.linspace(*ylim, n)
+    X, Y = np.meshgrid(xs, ys)
+    base = np.zeros(net.n_params) if fixed is None else np.asarray(fixed, float)
+    S = np.repeat(base[None, :], X.size, axis=0)
+    S[:, dims[0]] = X.ravel()
+    S[:, dims[1]] = Y.ravel()
+    F = net.vector_field(S)
+    u, v = F[:, dims[0]], F[:, dims[1]]
+    mag = np.hypot(u, v)
+    angle = np.arctan2(v, u)
+    length = np.where(mag > 0, 1.0, 0.0) if normalize else mag / max(mag.max(), 1e-300)
+    logmag = np.log10(np.maximum(mag, 1e-12))
+    kd = _wdims(dims, names)
+    vf = hv.VectorField((X.ravel(), Y.ravel(), angle, length, logmag), kdims=kd,
+                        vdims=["angle", "length", dim("logf", "log₁₀‖ẇ‖")], label="vector field")
+    # bokeh's VectorField draws lengths ``magnitude * (grid spacing) / scale``
+    return vf.opts(magnitude="length", color="logf", cmap="Greys", pivot="mid", line_width=1.1,
+                   scale=1.4, colorbar=False, alpha=0.7, clim=(float(logmag.min()) - 1.0, float(logmag.max())))
+
+
+def _joined(curves, dims):
+    """One ``(N, len(dims))`` array of the curves separated by NaN rows (one glyph, one legend entry)."""
+    parts = []
+    for c in curves:
+        c = np.asarray(c, float)
+        if c.ndim != 2 or len(c) == 0:
+            continue
+        parts.append(c[:, list(dims)])
+        parts.append(np.full((1, len(dims)), np.nan))
+    return np.vstack(parts[:-1]) if parts else np.zeros((0, len(dims)))
+
+
+def curve_paths(curves, dims=(0, 1), label="", names=None, **style):
+    """Curves (``(N, n)`` point arrays) projected on coordinates ``dims``, drawn as one line glyph with
+    NaN breaks, so that a family of curves is one legend entry."""
+    kd = _wdims(dims, names)
+    xy = _joined(curves, dims)
+    el = hv.Curve((xy[:, 0], xy[:, 1]), kdims=kd[:1], vdims=kd[1:], label=label)
+    return el.opts(**style) if style else el
+
+
+def trajectory_paths(traj, dims=(0, 1), label="trajectories", names=None, **style):
+    """Paths of a (batch) :class:`~dlnsys.simulate.Trajectory` projected on coordinates ``dims``."""
+    x = np.asarray(traj.x)
+    curves = [x[:, b, :] for b in range(x.shape[1])] if x.ndim == 3 else [x]
+    style = {"color": COLORS["trajectory"], "line_width": 1.6, **style}
+    return curve_paths(curves, dims, label=label, names=names, **style)
+
+
+def trajectory_paths_3d(traj, dims=(0, 1, 2), label="trajectories", color=None, names=None):
+    """3D paths (plotly backend) of a (batch) trajectory: one :class:`holoviews.Path3D` per member."""
+    x = np.asarray(traj.x)
+    curves = [x[:, b, :] for b in range(x.shape[1])] if x.ndim == 3 else [x]
+    return curve_paths_3d(curves, dims, label=label, color=color or COLORS["trajectory"], names=names)
+
+
+def curve_paths_3d(curves, dims=(0, 1, 2), label="", color="#444", width=4, names=None):
+    kd = _wdims(dims, names)
+    els = [hv.Path3D(np.asarray(c)[:, list(dims)], kdims=kd, label=label).opts(color=color, line_width=width,
+                                                                                backend="plotly")
+           for c in curves]
+    return hv.Overlay(els)
+
+
+def separatrix_paths(seps, dims=(0, 1), names=None):
+    """The stable (blue) and unstable (magenta) manifolds of a :class:`~dlnsys.separatrices.Separatrices`."""
+    st = [c.points for c in seps.stable()]
+    un = [c.points for c in seps.unstable()]
+    out = []
+    if st:
+        out.append(curve_paths(st, dims, label="stable manifold of the saddle (separatrix)", names=names,
+                               color=COLORS["stable_manifold"], line_width=3.5))
+    if un:
+        out.append(curve_paths(un, dims, label="unstable manifold (heteroclinic orbits)", names=names,
+                               color=COLORS["unstable_manifold"], line_width=3.5, line_dash="dashed"))
+    return hv.Overlay(out)
+
+
+def hyperbola_paths(points_list, label, color, dims=(0, 1), dash="solid", width=1.5, names=None):
+    """Curves given as a list of ``(N, 2)`` arrays already in plane coordinates (leaves, minima sets)."""
+    return curve_paths(points_list, (0, 1), label=label, names=[weight_label(i + 1) for i in dims] if names is None
+                       else names, color=color, line_dash=dash, line_width=width)
+
+
+def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=None):
+    """Equilibria as points coloured by kind (green minima, red saddles); one element per kind."""
+    states = np.atleast_2d(np.asarray(states, float))
+    kinds = list(kinds)
+    kd = _wdims(dims, names)
+    els = []
+    for kind in dict.fromkeys(kinds):
+        sel = np.array([k == kind for k in kinds])
+        pts = states[sel][:, list(dims)]
+        els.append(hv.Points(pts, kdims=kd, label=label or kind).opts(
+            color=kind_color(kind), size=size, line_color="black", line_width=1, tools=["hover"]))
+    return hv.Overlay(els)
+
+
+def equilibrium_points_3d(states, kinds, dims=(0, 1, 2), size=6, names=None):
+    states = np.atleast_2d(np.asarray(states, float))
+    kinds = list(kinds)
+    kd = _wdims(dims, names)
+    els = []
+    for kind in dict.fromkeys(kinds):
+        sel = np.array([k == kind for k in kinds])
+        els.append(hv.Scatter3D(states[sel][:, list(dims)], kdims=kd, label=kind).opts(
+            color=kind_color(kind), size=size, backend="plotly"))
+    return hv.Overlay(els)
+
+
+def holomap(frames, kdims, **overlay_opts):
+    """A :class:`holoviews.HoloMap` of overlays (sliders over ``kdims``) drawn *framewise*.
+
+    By default HoloViews normalizes the axis ranges of every element over all frames, and redoes it at
+    every slider step; embedding the frames in a static page (Panel's ``embed=True``) then costs
+    seconds per frame. Framewise ranges avoid that; pass ``xlim``/``ylim`` so that the axes stay put.
+    """
+    hm = hv.HoloMap(frames, kdims=kdims)
+    types = set()
+    for fr in hm.values():
+        for el in (fr.values() if isinstance(fr, hv.Overlay) else [fr]):
+            types.add(type(el).__name__)
+    opts = [getattr(hv.opts, t)(framewise=True) for t in sorted(types) if hasattr(hv.opts, t)]
+    opts.append(hv.opts.Overlay(framewise=True, **overlay_opts))
+    return hm.opts(*opts)
+
+
+# ---------------------------------------------------------------------------------- time series
+_T = dim("t", "t")
+
+
+def _traj_member(traj, member):
+    x, L = np.asarray(traj.x), np.asarray(traj.loss)
+    if x.ndim == 3:
+        x, L = x[:, member], L[:, member]
+    return np.asarray(traj.t), x, L
+
+
+def loss_curve(traj, member=0, label="𝓛(t)", logy=True, color="black"):
+    """The loss ``𝓛(A(t))`` against time."""
+    t, _, L = _traj_member(traj, member)
+    floor = 1e-12 * max(float(np.max(L)), 1.0)
+    return hv.Curve((t, np.maximum(L, floor)), _T, dim("L", "𝓛"), label=label).opts(
+        logy=logy, color=color, line_width=2.5)
+
+
+def singular_value_curves(net, traj, of="product", member=0, colors=None, max_points=600):
+    """Singular values against time: ``of="product"`` those of ``A^h`` (the ``d_y`` values of
+    ``W_{1:h}``), ``of="layers"`` those of every layer (= the nonzero ones of ``A``, Prop. 39), one
+    colour per layer, ``of="A"`` the singular values of A in decreasing order."""
+    from . import structure
+
+    t, x, _ = _traj_member(traj, member)
+    idx = _thin(len(t), max_points)
+    t, x = t[idx], x[idx]
+    colors = colors or PALETTE
+    els = []
+    if of == "product":
+        s = structure.singular_values_product(net, x)
+        for j in range(s.shape[1]):
+            els.append(hv.Curve((t, s[:, j]), _T, dim("s", "singular values of Aʰ"),
+                                label=f"σ{_sub(j + 1)}(Aʰ)").opts(color=colors[j % len(colors)], line_width=2.5))
+    elif of == "layers":
+        per = structure.layer_singular_values(net, x)
+        for i, s in enumerate(per):
+            for j in range(s.shape[1]):
+                els.append(hv.Curve((t, s[:, j]), _T, dim("s", "singular values of A"),
+                                    label=f"layer W{_sub(i + 1)}").opts(color=colors[i % len(colors)],
+                                                                         line_width=1.6))
+    elif of == "A":
+        s = structure.singular_values(net, x)
+        for j in range(s.shape[1]):
+            els.append(hv.Curve((t, s[:, j]), _T, dim("s", "singular values of A")).opts(
+                color=colors[j % len(colors)], line_width=1.2))
+    else:
+        raise ValueError(f"of: expected 'product', 'layers' or 'A', got {of!r}")
+    return hv.Overlay(els)
+
+
+def frobenius_curve(net, traj, member=0, color="#1f77b4", max_points=600):
+    """``‖A(t)‖_F`` (not monotone in general, Prop. 9) against time."""
+    t, x, _ = _traj_member(traj, member)
+    idx = _thin(len(t), max_points)
+    return hv.Curve((t[idx], np.linalg.norm(x[idx], axis=-1)), _T, dim("normA", "‖A‖_F"),
+                    label="‖A‖_F").opts(color=color, line_width=2.5)
+
+
+def alignment_curves(net, traj, member=0, directions=None, colors=None, max_points=600):
+    """Misalignment ``‖[V_{k+1}ᵀ U_k]_{1:r,1:r} − I‖²_F``, k = 1..h−1, against time (Section 6.1)."""
+    from . import structure
+
+    t, x, _ = _traj_member(traj, member)
+    idx = _thin(len(t), max_points)
+    t, x = t[idx], x[idx]
+    a = structure.alignment(net, x, directions=directions)
+    colors = colors or PALETTE
+    return hv.Overlay([hv.Curve((t, a[:, k]), _T, dim("align", "‖Vₖ₊₁ᵀUₖ − I‖²_F"),
+                                label=f"k = {k + 1}").opts(color=colors[k % len(colors)], line_width=2)
+                       for k in range(a.shape[1])])
+
+
+def plateau_marks(itin, y, logy=False):
+    """Shaded plateaus of an :class:`~dlnsys.separatrices.Itinerary`, each labelled with its signature
+    at height ``y`` (a number, or ``"loss"`` to put each label at the plateau's loss)."""
+    spans, labels = [], []
+    for k, p in enumerate(itin):
+        t1 = p.t_exit if p.t_exit is not None else itin.t_end
+        spans.append(hv.VSpan(p.t_enter, t1).opts(color=PALETTE[k % len(PALETTE)], alpha=0.10))
+        yy = p.loss if y == "loss" else y
+        if y == "loss" and logy:
+            yy = max(yy, 1e-9)
+        tc = 0.5 * (p.t_enter + t1)
+        labels.append((tc, yy, "S = " + label_of_signature(p.signature)))
+    lab = hv.Labels(labels, [_T, dim("L", "𝓛")], "text").opts(text_font_size="10pt", text_color="#333",
+                                                               text_baseline="bottom", yoffset=0)
+    return hv.Overlay(spans + [lab])
+
+
+def _thin(n, m):
+    if n <= m:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, m).round().astype(int))
+
+
+# ---------------------------------------------------------------------------------- arcs, branches
+def arc_curves(arcs, colors=None, closed_form=True):
+    """``𝓛(A(α))`` along arcs of Theorem 24 (:class:`~dlnsys.arcs.Arc`), one curve each; dots mark the
+    values sampled on the states, the line the closed form."""
+    colors = colors or PALETTE
+    els = []
+    for k, a in enumerate(arcs):
+        name = f"{label_of_signature(a.S1)} → {label_of_signature(a.S2)}"
+        c = colors[k % len(colors)]
+        if closed_form:
+            els.append(hv.Curve((a.alpha, a.loss_closed_form), dim("alpha", "α"), dim("L", "𝓛(A(α))"),
+                                label=name).opts(color=c, line_width=2.5))
+        sub = _thin(len(a.alpha), 11)
+        els.append(hv.Scatter((a.alpha[sub], a.loss[sub]), dim("alpha", "α"), dim("L", "𝓛(A(α))"),
+                              label=name).opts(color=c, size=6, marker="circle"))
+    return hv.Overlay(els)
+
+
+def _runs(labels):
+    out = []
+    for k, s in enumerate(labels):
+        if not out or out[-1][0] != s:
+            out.append([s, k, k])
+        out[-1][2] = k
+    return out
+
+
+def branch_plot(branch, y=None, ylabel="w₁", xlabel=None, color="#1f77b4", label=None, special=True,
+                recurse=True):
+    """A :class:`~dlnsys.continuation.Branch`: solid where stable on its leaf, dashed where unstable,
+    special points (LP, BP) as labelled diamonds. ``y`` maps a state array ``(N, n)`` to the plotted
+    values (default: the first component). Branches switched to at a BP are drawn too."""
+    y = y or (lambda S: np.asarray(S)[:, 0])
+    xlabel = xlabel or _param_symbol(branch.param)
+    kx, ky = dim("p", xlabel), dim("y", ylabel)
+    els = []
+    branches = list(branch.all_branches()) if recurse else [branch]
+    for b in branches:
+        p = np.asarray(b.parameter)
+        v = np.asarray(y(np.asarray(b.states)))
+        for stab, a, e in _runs(b.stability):
+            e2 = min(e + 1, len(p) - 1)          # connect to the next run
+            dash = "solid" if stab == "stable" else ("dashed" if stab == "unstable" else "dotted")
+            els.append(hv.Curve((p[a:e2 + 1], v[a:e2 + 1]), kx, ky,
+                                label=label or f"{stab}").opts(color=color if stab == "stable" else "#d62728",
+                                                               line_dash=dash, line_width=3))
+    if special:
+        pts = []
+        for b in branches:
+            for sp in b.special_points:
+                if sp.type in ("LP", "BP"):
+                    pts.append((sp.parameter, float(np.asarray(y(np.asarray(sp.state)[None]))[0]), sp.type))
+        if pts:
+            els.append(hv.Points([q[:2] for q in pts], [kx, ky], label="special points (LP fold, BP branch point)")
+                       .opts(color="black", marker="diamond", size=14))
+            els.append(hv.Labels(pts, [kx, ky], "text").opts(text_font_size="11pt", yoffset=0.12,
+                                                              text_font_style="bold"))
+    return hv.Overlay(els)
+
+
+def _param_symbol(param):
+    if param.startswith("gamma"):
+        return "γ"
+    if param.startswith("sigma"):
+        return "σ" + _sub(param[5:])
+    if param.startswith("c"):
+        return "c" + _sub(param[1:])
+    return param
+
+
+# ---------------------------------------------------------------------------------- spectra
+def spectrum_scatter(rows, jitter=0.18, seed=0):
+    """Eigenvalues at several critical points: ``rows`` are ``(label, kind, eigenvalues)``; x is the
+    point's position (categories ``label``), y the eigenvalue, colour the kind."""
+    rng = np.random.default_rng(seed)
+    by_kind = {}
+    ticks = []
+    for i, (lab, kind, ev) in enumerate(rows):
+        ev = np.asarray(ev, float)
+        xs = i + rng.uniform(-jitter, jitter, ev.size)
+        by_kind.setdefault(kind, []).append(np.column_stack([xs, ev, np.full(ev.size, i)]))
+        ticks.append((i, lab))
+    els = [hv.HLine(0).opts(color="#999", line_width=1)]
+    for kind, arrs in by_kind.items():
+        a = np.vstack(arrs)
+        els.append(hv.Scatter(a[:, :2], dim("point", "critical point (signature S)"),
+                              dim("lam", "eigenvalues λ of the Jacobian −∇²𝓛"), label=kind).opts(
+            color=kind_color(kind), size=6, alpha=0.8, tools=["hover"]))
+    return hv.Overlay(els).opts(hv.opts.Scatter(xticks=ticks))
+
+
+# ---------------------------------------------------------------------------------- graph
+def network_graph(net, x, vmax=None, width_scale=6.0):
+    """The network as a layered graph (``net.to_networkx``): nodes by layer (x) and index (y), edges
+    coloured by the sign and width-scaled by the size of their weight."""
+    G = net.to_networkx(x)
+    pos = {}
+    for node, data in G.nodes(data=True):
+        d = net.dims[data["layer"]]
+        pos[node] = (float(data["layer"]), (d - 1) / 2.0 - data["index"])
+    nodes = list(G.nodes)
+    index = {n: k for k, n in enumerate(nodes)}
+    src, dst, w = [], [], []
+    for a, b, data in G.edges(data=True):
+        src.append(index[a])
+        dst.append(index[b])
+        w.append(data["weight"])
+    w = np.asarray(w, float)
+    vmax = vmax or max(float(np.max(np.abs(w))) if w.size else 1.0, 1e-12)
+    xs = np.array([pos[n][0] for n in nodes])
+    ys = np.array([pos[n][1] for n in nodes])
+    layer = np.array([G.nodes[n]["layer"] for n in nodes])
+    node_el = hv.Nodes((xs, ys, np.arange(len(nodes)), layer), vdims=[dim("layer", "layer")])
+    width = 0.3 + width_scale * np.abs(w) / vmax
+    graph = hv.Graph(((src, dst, w, width), node_el), vdims=[dim("weight", "weight"), "width"])
+    return graph.opts(edge_color="weight", edge_cmap="RdBu_r", edge_line_width="width", node_size=9,
+                      node_color="#333", clim=(-vmax, vmax), xaxis=None, yaxis=None, colorbar=True,
+                      edge_alpha=0.85, tools=["hover"])
+
+
+# ---------------------------------------------------------------------------------- basins
+def basin_image(result, shape, xlim, ylim, dims=(0, 1), names=None, order=None, colors=None):
+    """A :class:`~dlnsys.separatrices.Basins` on a regular grid (``shape = (ny, nx)``, row-major from
+    ``ylim[0]``) as an image of class indices with a legend of the classes (the limit equilibria)."""
+    labels = list(result.labels)
+    classes = order or sorted(dict.fromkeys(labels), key=lambda s: (s.count(","), s))
+    code = {c: k for k, c in enumerate(classes)}
+    img = np.array([code[s] for s in labels], float).reshape(shape)
+    colors = colors or PALETTE
+    kd = _wdims(dims, names)
+    cmap = [colors[k % len(colors)] for k in range(len(classes))]
+    image = hv.Image(img, kdims=kd, vdims=[dim("cls", "limit class")],
+                     bounds=(xlim[0], ylim[0], xlim[1], ylim[1])).opts(
+        cmap=cmap, clim=(-0.5, len(classes) - 0.5), colorbar=False, alpha=0.75)
+    legend = [hv.Points([(np.nan, np.nan)], kd, label=c).opts(color=cmap[k], size=12, marker="square")
+              for k, c in enumerate(classes)]
+    return hv.Overlay([image] + legend), classes

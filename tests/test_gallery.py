@@ -1,0 +1,389 @@
+"""The phase-portrait gallery: registry, offline pages, CLI, and a real-browser check of the whole site.
+
+The browser test builds the complete gallery (cold: no cache) into a temporary folder with
+``python -m dlnsys.cli gallery build``, serves it with ``http.server`` on 127.0.0.1 in a thread, and
+opens every page in headless Debian Chromium driven by Selenium (``/usr/bin/chromedriver``). For each
+page it checks:
+
+* no console error (``goog:loggingPrefs`` browser log, level SEVERE);
+* a plot: a Bokeh document whose ``ColumnDataSource``/Plotly models hold non-empty data, rendered
+  (a ``canvas`` or Plotly ``svg`` inside the page's shadow roots);
+* no request leaves localhost (every ``Network.requestWillBeSent`` of the performance log, and every
+  resource-timing entry, is ``http://127.0.0.1:PORT/...``, ``data:``, ``blob:`` or ``about:``);
+* the index links every portrait page;
+
+and saves a full-page screenshot of each page to ``$DLNSYS_SCREENSHOT_DIR`` (default: the test's
+temporary folder; the path is printed). The cold build time is printed, never asserted.
+
+Without chromium/chromedriver/selenium the browser test is skipped with the reason, except under
+``CI=true``, where that is a failure (``tests/_external.py``). For quick iterations
+``DLNSYS_GALLERY_PREBUILT=DIR`` checks an existing build instead of building one.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+import dlnsys
+from dlnsys import gallery
+from dlnsys.gallery import _offline, _site, _thumb
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _external import in_ci, missing, require_tool  # noqa: E402
+
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(dlnsys.__file__)))
+PORTRAITS = gallery.portraits()
+SLUGS = [p.slug for p in PORTRAITS]
+
+
+def _cli(*args, cwd=None, timeout=900):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PKG_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.run([sys.executable, "-m", "dlnsys.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# ===================================================================================== registry
+def test_registry_covers_the_paper_and_beyond():
+    text = " ".join(p.title + " " + p.paper for p in PORTRAITS)
+    for fig in range(1, 8):
+        assert f"Fig. {fig}" in text, f"no portrait for Fig. {fig}"
+    for eq in ("(61)", "(62)", "(64)", "(65)", "(66)"):
+        assert eq in text, f"no portrait names eq. {eq}"
+    beyond = [p for p in PORTRAITS if p.section == "beyond"]
+    joined = " ".join(p.title.lower() + " " + p.description.lower() for p in beyond)
+    for topic in ("bifurcation", "branch", "hessian", "graph", "basin"):
+        assert topic in joined, f"no 'beyond the paper' portrait about {topic}"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_portrait_metadata(slug):
+    p = gallery.get(slug)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", p.slug)
+    assert p.title and p.description and p.paper and p.caption
+    assert "\n" not in p.description and len(p.description) < 220, "the description is one line"
+    assert re.search(r"(Fig\. \d|\(\d\d\)|Section \d|Theorem \d|Prop\. \d)", p.paper), p.paper
+    src = p.source("compute")
+    assert "dlnsys" in src, "compute() must show the dlnsys calls it makes"
+    # portraits use the public API only: no private helpers of the core
+    assert not re.search(r"from dlnsys[.\w]* import [^\n]*\b_\w", src), "compute() imports a private name"
+    assert not re.search(r"\bdlnsys\.\w+\._", src)
+
+
+# ===================================================================================== offline pages
+def test_inline_cdn_references_replaces_panel_links():
+    from panel import __version__ as pv
+
+    html = (f'<link rel="icon" href="https://cdn.holoviz.org/panel/{pv}/dist/images/favicon.ico">'
+            f'<script type="application/json">{{"url": "https://cdn.holoviz.org/panel/{pv}/dist/css/loading.css?v={pv}"}}'
+            '</script>')
+    assert _offline.external_references(html)
+    fixed, n = _offline.inline_cdn_references(html)
+    assert n == 2
+    assert "cdn.holoviz.org" not in fixed
+    assert 'href="data:image/' in fixed and '"url": "data:text/css;base64,' in fixed
+    assert _offline.external_references(fixed) == []
+    # the spinner SVGs that loading.css refers to are inlined too
+    css = base64.b64decode(re.search(r"data:text/css;base64,([A-Za-z0-9+/=]+)", fixed).group(1)).decode()
+    assert "url('../assets" not in css and "data:image/svg+xml;base64," in css
+
+
+def test_inline_cdn_references_refuses_unknown_files():
+    with pytest.raises(_offline.OfflineError, match="lacks"):
+        _offline.inline_cdn_references('<link href="https://cdn.holoviz.org/panel/9.9/dist/css/no-such-file.css">')
+
+
+def test_external_references_ignores_strings_inside_scripts():
+    html = '<script>var s = "<img src=\'https://example.org/x.png\'>";</script><p>ok</p>'
+    assert _offline.external_references(html) == []
+    assert _offline.external_references('<img src="https://example.org/x.png">')
+
+
+def test_svg_thumbnail_draws_the_data():
+    import holoviews as hv
+
+    hv.extension("bokeh", logo=False)
+    t = np.linspace(0, 1, 50)
+    obj = hv.Curve((t, t ** 2)).opts(color="#ff0000") * hv.Points([(0.5, 0.5)])
+    svg = _thumb.svg_thumbnail(obj, uid="x")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "polyline" in svg and "#ff0000" in svg and "<circle" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_page_template_renders_offline(tmp_path):
+    """One tiny portrait through the real page pipeline: offline, with caption and source."""
+    import holoviews as hv
+
+    hv.extension("bokeh", logo=False)
+
+    def compute():
+        import numpy as np
+        from dlnsys.reductions import logistic_vector_field
+
+        z = np.linspace(-1.5, 1.5, 50)
+        return dict(z=z, f=logistic_vector_field(z[:, None], [1.0], 2)[:, 0])
+
+    def draw(data):
+        return [gallery.Block(hv.Curve((data["z"], data["f"]), "z", "ż"))]
+
+    p = gallery.Portrait(slug="tiny", section="paper", title="Tiny (61)", description="one line", paper="eq. (61)",
+                         caption="<p>caption</p>", compute=compute, draw=draw)
+    html, n = _site.render_page_html(p, draw(compute()))
+    assert n == 1
+    assert "cdn.holoviz.org" not in html and _offline.external_references(html) == []
+    assert "logistic_vector_field" in html and "<p>caption</p>" in html and 'href="index.html"' in html
+
+
+# ===================================================================================== CLI
+def test_cli_gallery_list():
+    r = _cli("gallery", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [row["name"] for row in rows] == SLUGS
+
+
+def test_cli_gallery_without_action_prints_help():
+    r = _cli("gallery")
+    assert r.returncode == 2
+    assert "build" in r.stderr and "serve" in r.stderr
+
+
+def test_cli_gallery_build_refuses_a_foreign_folder(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    r = _cli("gallery", "build", "--out", str(tmp_path), "--only", SLUGS[0])
+    assert r.returncode == 2
+    assert r.stderr.startswith("dlnsys: error: --out:") and "Traceback" not in r.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_cli_gallery_build_unknown_portrait(tmp_path):
+    r = _cli("gallery", "build", "--out", str(tmp_path / "site"), "--only", "no-such-portrait")
+    assert r.returncode == 2
+    assert "unknown portrait" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_gallery_serve_needs_a_build(tmp_path):
+    r = _cli("gallery", "serve", "--dir", str(tmp_path), "--port", "0")
+    assert r.returncode == 2
+    assert "no index.html" in r.stderr
+
+
+def test_cli_gallery_serve_prints_the_address(tmp_path):
+    (tmp_path / "index.html").write_text("<!DOCTYPE html><title>x</title>hello")
+    env = dict(os.environ, PYTHONPATH=PKG_ROOT)
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "dlnsys.cli", "gallery", "serve", "--dir", str(tmp_path),
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert m, line
+        with urllib.request.urlopen(m.group(1) + "index.html", timeout=10) as resp:
+            assert b"hello" in resp.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# ===================================================================================== the browser test
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """The whole gallery, built cold (no cache) by the CLI; returns (folder, seconds)."""
+    pre = os.environ.get("DLNSYS_GALLERY_PREBUILT")
+    if pre:
+        return pathlib.Path(pre), float("nan")
+    out = tmp_path_factory.mktemp("gallery") / "site"
+    t0 = time.perf_counter()
+    r = _cli("gallery", "build", "--out", str(out), "--no-cache", cwd=str(out.parent), timeout=1800)
+    seconds = time.perf_counter() - t0
+    print(f"\n[gallery] cold build of {len(SLUGS)} portraits: {seconds:.1f} s (os.cpu_count() = {os.cpu_count()})")
+    print(r.stderr)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "index.html" in r.stdout and "dlnsys gallery serve" in r.stdout
+    return out, seconds
+
+
+@pytest.fixture(scope="module")
+def server(built_site):
+    site, _ = built_site
+    srv = _site.make_server(site, "127.0.0.1", 0)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing("selenium is not installed in this Python (pip install 'dlnsys[test]')")
+    chromium = require_tool("chromium", "install the Debian package chromium (make externals)")
+    driver_path = require_tool("chromedriver", "install the Debian package chromium-driver (make externals)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
+              "--window-size=1400,1000", "--user-data-dir=" + tempfile.mkdtemp(prefix="dlnsys-chromium-")]:
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    try:
+        drv = webdriver.Chrome(service=Service(driver_path), options=opts)
+    except Exception as e:  # pragma: no cover - depends on the machine
+        missing(f"headless chromium did not start: {str(e).splitlines()[0]}")
+    drv.set_page_load_timeout(120)
+    drv.get("about:blank")
+    drv.get_log("performance")
+    drv.get_log("browser")
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture(scope="module")
+def shot_dir(tmp_path_factory):
+    d = os.environ.get("DLNSYS_SCREENSHOT_DIR")
+    path = pathlib.Path(d) if d else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\n[gallery] screenshots in {path}")
+    return path
+
+
+_PLOT_STATE_JS = r"""
+const out = {docs: 0, sources: 0, filled: 0, plotly: 0, plotly_filled: 0, canvases: 0, plotly_svgs: 0, widgets: 0};
+if (window.Bokeh && Bokeh.documents) {
+  out.docs = Bokeh.documents.length;
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      const name = m.constructor.__name__;
+      if (name === 'ColumnDataSource') {
+        out.sources += 1;
+        const d = m.data;
+        const cols = d instanceof Map ? [...d.values()] : Object.values(d || {});
+        if (cols.some(c => c != null && c.length > 0)) out.filled += 1;
+      } else if (name === 'PlotlyPlot') {
+        out.plotly += 1;
+        const traces = m.data || [];
+        if (traces.length > 0) out.plotly_filled += 1;
+      } else if (/Slider|Player|Select/.test(name)) {
+        out.widgets += 1;
+      }
+    }
+  }
+}
+const walk = (root) => {
+  for (const el of root.querySelectorAll('*')) {
+    if (el.tagName === 'CANVAS') out.canvases += 1;
+    if (el.classList && el.classList.contains('main-svg')) out.plotly_svgs += 1;
+    if (el.shadowRoot) walk(el.shadowRoot);
+  }
+};
+walk(document);
+return out;
+"""
+
+
+def _requests(drv):
+    urls = []
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+        elif msg.get("method") == "Network.webSocketCreated":
+            urls.append(msg["params"]["url"])
+    return urls
+
+
+def _outside(urls, base):
+    """The URLs that leave this machine (anything but localhost, data:, blob: and about:)."""
+    local = re.compile(r"(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
+    return [u[:160] for u in urls if not (u.startswith(("data:", "blob:", "about:")) or local.match(u))]
+
+
+def _load(drv, url, needs_plot=True, timeout=60):
+    drv.get_log("performance")      # drain what came before
+    drv.get_log("browser")
+    drv.get(url)
+    state = None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = drv.execute_script(_PLOT_STATE_JS)
+        if not needs_plot or (state["canvases"] + state["plotly_svgs"] > 0 and state["docs"] > 0):
+            break
+        time.sleep(0.25)
+    time.sleep(1.0)                  # let late requests and errors arrive
+    return drv.execute_script(_PLOT_STATE_JS) if needs_plot else state
+
+
+def _screenshot(drv, path):
+    h = drv.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    drv.set_window_size(1400, int(min(max(h, 800), 7000)) + 40)
+    time.sleep(0.5)
+    drv.save_screenshot(str(path))
+    drv.set_window_size(1400, 1000)
+
+
+def test_build_report(built_site):
+    site, seconds = built_site
+    meta = json.loads((site / "build.json").read_text())
+    assert meta["ok"] and [p["slug"] for p in meta["pages"]] == SLUGS
+    for p in meta["pages"]:
+        assert (site / f"{p['slug']}.html").is_file()
+        assert not p["cached"] or os.environ.get("DLNSYS_GALLERY_PREBUILT")
+    print(f"\n[gallery] build.json: {meta['seconds']:.1f} s; per page: "
+          + ", ".join(f"{p['slug']} {p['seconds']:.1f}s" for p in meta["pages"]))
+    for f in site.glob("*.html"):
+        assert _offline.external_references(f.read_text(encoding="utf-8")) == [], f.name
+
+
+def test_index_page_in_browser(browser, server, shot_dir):
+    _load(browser, server + "index.html", needs_plot=False)
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    bad = _outside(_requests(browser), server)
+    links = browser.execute_script(
+        "return [...document.querySelectorAll('a.card')].map(a => a.getAttribute('href'))")
+    titles = browser.execute_script("return [...document.querySelectorAll('a.card h3')].map(h => h.textContent)")
+    sections = browser.execute_script("return [...document.querySelectorAll('main section h2')].map(h => h.textContent)")
+    thumbs = browser.execute_script("return document.querySelectorAll('a.card svg').length")
+    _screenshot(browser, shot_dir / "index.png")
+    assert errors == [], errors
+    assert bad == [], bad
+    assert sorted(links) == sorted(f"{s}.html" for s in SLUGS), links
+    assert titles == [p.title for p in PORTRAITS]
+    assert sections == ["The paper's figures", "Beyond the paper"]
+    assert thumbs == len(SLUGS)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_portrait_page_in_browser(slug, browser, server, shot_dir):
+    state = _load(browser, server + f"{slug}.html")
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    reqs = _requests(browser)
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    text = browser.execute_script("return document.body.innerText")
+    _screenshot(browser, shot_dir / f"{slug}.png")
+    assert errors == [], errors
+    assert _outside(reqs, server) == [], _outside(reqs, server)
+    assert _outside(resources, server) == [], resources
+    assert state["docs"] >= 1, state
+    assert state["filled"] + state["plotly_filled"] >= 1, f"no plot data: {state}"
+    assert state["canvases"] + state["plotly_svgs"] >= 1, f"nothing rendered: {state}"
+    p = gallery.get(slug)
+    assert p.title in text and "Reproduce" in text
+    assert re.search(r"(Fig\. \d|\(\d\d\))", text)
