@@ -178,7 +178,10 @@ def generate_auto(spec: OdeSpec, *, parameter=None, parameter_range=None, step=N
         raise ValueError(f"parameter_range: the start value {parameter} = {p0!r} is outside ({lo!r}, {hi!r})")
     if step is None:
         step = cont.step if cont is not None and cont.parameter == parameter else (hi - lo) / 100.0
-    step = float(step)
+    try:
+        step = float(step)
+    except (TypeError, ValueError):
+        raise ValueError(f"step: expected a nonzero finite number, got {step!r}") from None
     if not (math.isfinite(step) and step != 0):
         raise ValueError(f"step: expected a nonzero finite number, got {step!r}")
     if max_steps is None:

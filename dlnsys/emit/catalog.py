@@ -38,8 +38,11 @@ def catalog_specs():
     from ..reductions import chain_leaf_equilibrium
     specs.append(g.bordered_spec(net62, chain_leaf_equilibrium(1.0, [0.0]), parameter="c1", name="bordered62",
                                  parameter_range=(-3.0, 3.0)))
-    for h in (2, 3):
-        specs.append(g.logistic_spec([2.0], h, name=f"logreg_h{h}", continuation="gam"))
+    # h = 2 starts on the trivial branch z = 0, which the nonzero branch z^2 = sigma - gam crosses at
+    # gam = sigma: from there the tools report a clean branch point (from the nonzero side AUTO may
+    # label the same point LP). h = 3 starts on the nonzero branch, which folds at reductions.logistic_fold.
+    specs.append(g.logistic_spec([2.0], 2, [0.0], name="logreg_h2", continuation="gam"))
+    specs.append(g.logistic_spec([2.0], 3, name="logreg_h3", continuation="gam"))
     specs.append(g.gd_map_spec(net62, 0.1, [0.6, 0.3], name="gd62", options={"t_end": 200.0, "dt": 1.0}))
     out = []
     for s in specs:

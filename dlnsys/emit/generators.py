@@ -444,7 +444,7 @@ def diagonal_spec(sigma, h, xi0=None, *, gamma=0.0, regularized=None, name=None,
     """The diagonal reduction (55): ``xi_{i,j}`` layer-major as ``xi01, xi02, ...``.
 
     Intermediates: per channel j the prefix products ``xa{i}_{j} = xi_{1,j}...xi_{i,j}`` and
-    suffix products ``xb{i}_{j} = xi_{i,j}...xi_{h,j}`` and the residual ``e{j} = s_j - hat xi_j``,
+    suffix products ``xb{i}_{j} = xi_{i,j}...xi_{h,j}`` and the residual ``res{j} = s_j - hat xi_j`` (not ``e{j}``: PyDSTool reads ``e1`` as a number),
     so ``bar xi_{i,j} = xa{i-1}_{j} * xb{i+1}_{j}`` costs O(h) per channel.
     """
     s = [float(v) for v in np.asarray(sigma, dtype=float).reshape(-1)]
@@ -475,7 +475,7 @@ def diagonal_spec(sigma, h, xi0=None, *, gamma=0.0, regularized=None, name=None,
             b.mults += 1
         hat = f"{pre[h - 2]}*{X[h - 1][j]}" if h >= 2 else X[0][j]
         b.mults += 1 if h >= 2 else 0
-        e = b.add(f"e{j + 1}", f"s{j + 1}-{hat}")
+        e = b.add(f"res{j + 1}", f"s{j + 1}-{hat}")
         for i in range(h):
             if h == 1:
                 bar = None
@@ -490,7 +490,7 @@ def diagonal_spec(sigma, h, xi0=None, *, gamma=0.0, regularized=None, name=None,
             if gam:
                 expr += f"-gam*{X[i][j]}"
             rhs[i * d + j] = expr
-    loss = "0.5*(" + "+".join(f"e{j + 1}**2" for j in range(d)) + ")"
+    loss = "0.5*(" + "+".join(f"res{j + 1}**2" for j in range(d)) + ")"
     if gam:
         loss += "+0.5*gam*(" + "+".join(f"{v}**2" for v in names) + ")"
     aux = [("loss", loss)]
@@ -514,7 +514,7 @@ def diagonal_spec(sigma, h, xi0=None, *, gamma=0.0, regularized=None, name=None,
                             e_ += "-gam"
                     else:
                         prod_ik = "*".join(others_ik) if others_ik else "1"
-                        e_ = f"e{j + 1}*{prod_ik}-{bar_i}*{bar_k}"
+                        e_ = f"res{j + 1}*{prod_ik}-{bar_i}*{bar_k}"
                     ents.append((i * d + j, k * d + j, e_))
         ents.sort()
         jac = JacobianSpec([], ents)

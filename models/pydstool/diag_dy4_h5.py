@@ -23,6 +23,8 @@ PARAMETERS = {
     's3': 4.0,
     's4': 2.5,
 }
+# names PyDSTool cannot take as they are: PyDSTool name -> spec name (results use spec names)
+SPEC_NAMES = {}
 # intermediates: (expression, name) in dependency order -> PyDSTool reuseterms
 REUSE = [
     ('(xi01*xi05)', 'xa2_1'),
@@ -31,53 +33,53 @@ REUSE = [
     ('(xi13*xi17)', 'xb4_1'),
     ('xi09*xb4_1', 'xb3_1'),
     ('xi05*xb3_1', 'xb2_1'),
-    ('s1-xa4_1*xi17', 'e1'),
+    ('s1-xa4_1*xi17', 'res1'),
     ('(xi02*xi06)', 'xa2_2'),
     ('xa2_2*xi10', 'xa3_2'),
     ('xa3_2*xi14', 'xa4_2'),
     ('(xi14*xi18)', 'xb4_2'),
     ('xi10*xb4_2', 'xb3_2'),
     ('xi06*xb3_2', 'xb2_2'),
-    ('s2-xa4_2*xi18', 'e2'),
+    ('s2-xa4_2*xi18', 'res2'),
     ('(xi03*xi07)', 'xa2_3'),
     ('xa2_3*xi11', 'xa3_3'),
     ('xa3_3*xi15', 'xa4_3'),
     ('(xi15*xi19)', 'xb4_3'),
     ('xi11*xb4_3', 'xb3_3'),
     ('xi07*xb3_3', 'xb2_3'),
-    ('s3-xa4_3*xi19', 'e3'),
+    ('s3-xa4_3*xi19', 'res3'),
     ('(xi04*xi08)', 'xa2_4'),
     ('xa2_4*xi12', 'xa3_4'),
     ('xa3_4*xi16', 'xa4_4'),
     ('(xi16*xi20)', 'xb4_4'),
     ('xi12*xb4_4', 'xb3_4'),
     ('xi08*xb3_4', 'xb2_4'),
-    ('s4-xa4_4*xi20', 'e4'),
+    ('s4-xa4_4*xi20', 'res4'),
 ]
 RHS = {
-    'xi01': 'xb2_1*e1',
-    'xi02': 'xb2_2*e2',
-    'xi03': 'xb2_3*e3',
-    'xi04': 'xb2_4*e4',
-    'xi05': 'xi01*xb3_1*e1',
-    'xi06': 'xi02*xb3_2*e2',
-    'xi07': 'xi03*xb3_3*e3',
-    'xi08': 'xi04*xb3_4*e4',
-    'xi09': 'xa2_1*xb4_1*e1',
-    'xi10': 'xa2_2*xb4_2*e2',
-    'xi11': 'xa2_3*xb4_3*e3',
-    'xi12': 'xa2_4*xb4_4*e4',
-    'xi13': 'xa3_1*xi17*e1',
-    'xi14': 'xa3_2*xi18*e2',
-    'xi15': 'xa3_3*xi19*e3',
-    'xi16': 'xa3_4*xi20*e4',
-    'xi17': 'xa4_1*e1',
-    'xi18': 'xa4_2*e2',
-    'xi19': 'xa4_3*e3',
-    'xi20': 'xa4_4*e4',
+    'xi01': 'xb2_1*res1',
+    'xi02': 'xb2_2*res2',
+    'xi03': 'xb2_3*res3',
+    'xi04': 'xb2_4*res4',
+    'xi05': 'xi01*xb3_1*res1',
+    'xi06': 'xi02*xb3_2*res2',
+    'xi07': 'xi03*xb3_3*res3',
+    'xi08': 'xi04*xb3_4*res4',
+    'xi09': 'xa2_1*xb4_1*res1',
+    'xi10': 'xa2_2*xb4_2*res2',
+    'xi11': 'xa2_3*xb4_3*res3',
+    'xi12': 'xa2_4*xb4_4*res4',
+    'xi13': 'xa3_1*xi17*res1',
+    'xi14': 'xa3_2*xi18*res2',
+    'xi15': 'xa3_3*xi19*res3',
+    'xi16': 'xa3_4*xi20*res4',
+    'xi17': 'xa4_1*res1',
+    'xi18': 'xa4_2*res2',
+    'xi19': 'xa4_3*res3',
+    'xi20': 'xa4_4*res4',
 }
 AUX = {
-    'loss': '0.5*(pow(e1,2)+pow(e2,2)+pow(e3,2)+pow(e4,2))',
+    'loss': '0.5*(pow(res1,2)+pow(res2,2)+pow(res3,2)+pow(res4,2))',
     'cq1_1': 'pow(xi01,2)-pow(xi05,2)',
     'cq1_2': 'pow(xi02,2)-pow(xi06,2)',
     'cq1_3': 'pow(xi03,2)-pow(xi07,2)',
@@ -97,26 +99,26 @@ AUX = {
 }
 # analytic Jacobian; rows and columns in sorted(VARIABLES) order (PyDSTool's)
 JACOBIAN = (
-    '[[-pow((xi05*xi09*xi13*xi17),2), 0, 0, 0, e1*xi09*xi13*xi17-xi05*xi09*xi13*xi17*xi01*xi09*xi13*xi17, 0, 0, 0, e1*xi05*xi13*xi17-xi05*xi09*xi13*xi17*xi01*xi05*xi13*xi17, 0, 0, 0, e1*xi05*xi09*xi17-xi05*xi09*xi13*xi17*xi01*xi05*xi09*xi17, 0, 0, 0, e1*xi05*xi09*xi13-xi05*xi09*xi13*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
-    ' [0, -pow((xi06*xi10*xi14*xi18),2), 0, 0, 0, e2*xi10*xi14*xi18-xi06*xi10*xi14*xi18*xi02*xi10*xi14*xi18, 0, 0, 0, e2*xi06*xi14*xi18-xi06*xi10*xi14*xi18*xi02*xi06*xi14*xi18, 0, 0, 0, e2*xi06*xi10*xi18-xi06*xi10*xi14*xi18*xi02*xi06*xi10*xi18, 0, 0, 0, e2*xi06*xi10*xi14-xi06*xi10*xi14*xi18*xi02*xi06*xi10*xi14, 0, 0],'
-    ' [0, 0, -pow((xi07*xi11*xi15*xi19),2), 0, 0, 0, e3*xi11*xi15*xi19-xi07*xi11*xi15*xi19*xi03*xi11*xi15*xi19, 0, 0, 0, e3*xi07*xi15*xi19-xi07*xi11*xi15*xi19*xi03*xi07*xi15*xi19, 0, 0, 0, e3*xi07*xi11*xi19-xi07*xi11*xi15*xi19*xi03*xi07*xi11*xi19, 0, 0, 0, e3*xi07*xi11*xi15-xi07*xi11*xi15*xi19*xi03*xi07*xi11*xi15, 0],'
-    ' [0, 0, 0, -pow((xi08*xi12*xi16*xi20),2), 0, 0, 0, e4*xi12*xi16*xi20-xi08*xi12*xi16*xi20*xi04*xi12*xi16*xi20, 0, 0, 0, e4*xi08*xi16*xi20-xi08*xi12*xi16*xi20*xi04*xi08*xi16*xi20, 0, 0, 0, e4*xi08*xi12*xi20-xi08*xi12*xi16*xi20*xi04*xi08*xi12*xi20, 0, 0, 0, e4*xi08*xi12*xi16-xi08*xi12*xi16*xi20*xi04*xi08*xi12*xi16],'
-    ' [e1*xi09*xi13*xi17-xi01*xi09*xi13*xi17*xi05*xi09*xi13*xi17, 0, 0, 0, -pow((xi01*xi09*xi13*xi17),2), 0, 0, 0, e1*xi01*xi13*xi17-xi01*xi09*xi13*xi17*xi01*xi05*xi13*xi17, 0, 0, 0, e1*xi01*xi09*xi17-xi01*xi09*xi13*xi17*xi01*xi05*xi09*xi17, 0, 0, 0, e1*xi01*xi09*xi13-xi01*xi09*xi13*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
-    ' [0, e2*xi10*xi14*xi18-xi02*xi10*xi14*xi18*xi06*xi10*xi14*xi18, 0, 0, 0, -pow((xi02*xi10*xi14*xi18),2), 0, 0, 0, e2*xi02*xi14*xi18-xi02*xi10*xi14*xi18*xi02*xi06*xi14*xi18, 0, 0, 0, e2*xi02*xi10*xi18-xi02*xi10*xi14*xi18*xi02*xi06*xi10*xi18, 0, 0, 0, e2*xi02*xi10*xi14-xi02*xi10*xi14*xi18*xi02*xi06*xi10*xi14, 0, 0],'
-    ' [0, 0, e3*xi11*xi15*xi19-xi03*xi11*xi15*xi19*xi07*xi11*xi15*xi19, 0, 0, 0, -pow((xi03*xi11*xi15*xi19),2), 0, 0, 0, e3*xi03*xi15*xi19-xi03*xi11*xi15*xi19*xi03*xi07*xi15*xi19, 0, 0, 0, e3*xi03*xi11*xi19-xi03*xi11*xi15*xi19*xi03*xi07*xi11*xi19, 0, 0, 0, e3*xi03*xi11*xi15-xi03*xi11*xi15*xi19*xi03*xi07*xi11*xi15, 0],'
-    ' [0, 0, 0, e4*xi12*xi16*xi20-xi04*xi12*xi16*xi20*xi08*xi12*xi16*xi20, 0, 0, 0, -pow((xi04*xi12*xi16*xi20),2), 0, 0, 0, e4*xi04*xi16*xi20-xi04*xi12*xi16*xi20*xi04*xi08*xi16*xi20, 0, 0, 0, e4*xi04*xi12*xi20-xi04*xi12*xi16*xi20*xi04*xi08*xi12*xi20, 0, 0, 0, e4*xi04*xi12*xi16-xi04*xi12*xi16*xi20*xi04*xi08*xi12*xi16],'
-    ' [e1*xi05*xi13*xi17-xi01*xi05*xi13*xi17*xi05*xi09*xi13*xi17, 0, 0, 0, e1*xi01*xi13*xi17-xi01*xi05*xi13*xi17*xi01*xi09*xi13*xi17, 0, 0, 0, -pow((xi01*xi05*xi13*xi17),2), 0, 0, 0, e1*xi01*xi05*xi17-xi01*xi05*xi13*xi17*xi01*xi05*xi09*xi17, 0, 0, 0, e1*xi01*xi05*xi13-xi01*xi05*xi13*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
-    ' [0, e2*xi06*xi14*xi18-xi02*xi06*xi14*xi18*xi06*xi10*xi14*xi18, 0, 0, 0, e2*xi02*xi14*xi18-xi02*xi06*xi14*xi18*xi02*xi10*xi14*xi18, 0, 0, 0, -pow((xi02*xi06*xi14*xi18),2), 0, 0, 0, e2*xi02*xi06*xi18-xi02*xi06*xi14*xi18*xi02*xi06*xi10*xi18, 0, 0, 0, e2*xi02*xi06*xi14-xi02*xi06*xi14*xi18*xi02*xi06*xi10*xi14, 0, 0],'
-    ' [0, 0, e3*xi07*xi15*xi19-xi03*xi07*xi15*xi19*xi07*xi11*xi15*xi19, 0, 0, 0, e3*xi03*xi15*xi19-xi03*xi07*xi15*xi19*xi03*xi11*xi15*xi19, 0, 0, 0, -pow((xi03*xi07*xi15*xi19),2), 0, 0, 0, e3*xi03*xi07*xi19-xi03*xi07*xi15*xi19*xi03*xi07*xi11*xi19, 0, 0, 0, e3*xi03*xi07*xi15-xi03*xi07*xi15*xi19*xi03*xi07*xi11*xi15, 0],'
-    ' [0, 0, 0, e4*xi08*xi16*xi20-xi04*xi08*xi16*xi20*xi08*xi12*xi16*xi20, 0, 0, 0, e4*xi04*xi16*xi20-xi04*xi08*xi16*xi20*xi04*xi12*xi16*xi20, 0, 0, 0, -pow((xi04*xi08*xi16*xi20),2), 0, 0, 0, e4*xi04*xi08*xi20-xi04*xi08*xi16*xi20*xi04*xi08*xi12*xi20, 0, 0, 0, e4*xi04*xi08*xi16-xi04*xi08*xi16*xi20*xi04*xi08*xi12*xi16],'
-    ' [e1*xi05*xi09*xi17-xi01*xi05*xi09*xi17*xi05*xi09*xi13*xi17, 0, 0, 0, e1*xi01*xi09*xi17-xi01*xi05*xi09*xi17*xi01*xi09*xi13*xi17, 0, 0, 0, e1*xi01*xi05*xi17-xi01*xi05*xi09*xi17*xi01*xi05*xi13*xi17, 0, 0, 0, -pow((xi01*xi05*xi09*xi17),2), 0, 0, 0, e1*xi01*xi05*xi09-xi01*xi05*xi09*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
-    ' [0, e2*xi06*xi10*xi18-xi02*xi06*xi10*xi18*xi06*xi10*xi14*xi18, 0, 0, 0, e2*xi02*xi10*xi18-xi02*xi06*xi10*xi18*xi02*xi10*xi14*xi18, 0, 0, 0, e2*xi02*xi06*xi18-xi02*xi06*xi10*xi18*xi02*xi06*xi14*xi18, 0, 0, 0, -pow((xi02*xi06*xi10*xi18),2), 0, 0, 0, e2*xi02*xi06*xi10-xi02*xi06*xi10*xi18*xi02*xi06*xi10*xi14, 0, 0],'
-    ' [0, 0, e3*xi07*xi11*xi19-xi03*xi07*xi11*xi19*xi07*xi11*xi15*xi19, 0, 0, 0, e3*xi03*xi11*xi19-xi03*xi07*xi11*xi19*xi03*xi11*xi15*xi19, 0, 0, 0, e3*xi03*xi07*xi19-xi03*xi07*xi11*xi19*xi03*xi07*xi15*xi19, 0, 0, 0, -pow((xi03*xi07*xi11*xi19),2), 0, 0, 0, e3*xi03*xi07*xi11-xi03*xi07*xi11*xi19*xi03*xi07*xi11*xi15, 0],'
-    ' [0, 0, 0, e4*xi08*xi12*xi20-xi04*xi08*xi12*xi20*xi08*xi12*xi16*xi20, 0, 0, 0, e4*xi04*xi12*xi20-xi04*xi08*xi12*xi20*xi04*xi12*xi16*xi20, 0, 0, 0, e4*xi04*xi08*xi20-xi04*xi08*xi12*xi20*xi04*xi08*xi16*xi20, 0, 0, 0, -pow((xi04*xi08*xi12*xi20),2), 0, 0, 0, e4*xi04*xi08*xi12-xi04*xi08*xi12*xi20*xi04*xi08*xi12*xi16],'
-    ' [e1*xi05*xi09*xi13-xi01*xi05*xi09*xi13*xi05*xi09*xi13*xi17, 0, 0, 0, e1*xi01*xi09*xi13-xi01*xi05*xi09*xi13*xi01*xi09*xi13*xi17, 0, 0, 0, e1*xi01*xi05*xi13-xi01*xi05*xi09*xi13*xi01*xi05*xi13*xi17, 0, 0, 0, e1*xi01*xi05*xi09-xi01*xi05*xi09*xi13*xi01*xi05*xi09*xi17, 0, 0, 0, -pow((xi01*xi05*xi09*xi13),2), 0, 0, 0],'
-    ' [0, e2*xi06*xi10*xi14-xi02*xi06*xi10*xi14*xi06*xi10*xi14*xi18, 0, 0, 0, e2*xi02*xi10*xi14-xi02*xi06*xi10*xi14*xi02*xi10*xi14*xi18, 0, 0, 0, e2*xi02*xi06*xi14-xi02*xi06*xi10*xi14*xi02*xi06*xi14*xi18, 0, 0, 0, e2*xi02*xi06*xi10-xi02*xi06*xi10*xi14*xi02*xi06*xi10*xi18, 0, 0, 0, -pow((xi02*xi06*xi10*xi14),2), 0, 0],'
-    ' [0, 0, e3*xi07*xi11*xi15-xi03*xi07*xi11*xi15*xi07*xi11*xi15*xi19, 0, 0, 0, e3*xi03*xi11*xi15-xi03*xi07*xi11*xi15*xi03*xi11*xi15*xi19, 0, 0, 0, e3*xi03*xi07*xi15-xi03*xi07*xi11*xi15*xi03*xi07*xi15*xi19, 0, 0, 0, e3*xi03*xi07*xi11-xi03*xi07*xi11*xi15*xi03*xi07*xi11*xi19, 0, 0, 0, -pow((xi03*xi07*xi11*xi15),2), 0],'
-    ' [0, 0, 0, e4*xi08*xi12*xi16-xi04*xi08*xi12*xi16*xi08*xi12*xi16*xi20, 0, 0, 0, e4*xi04*xi12*xi16-xi04*xi08*xi12*xi16*xi04*xi12*xi16*xi20, 0, 0, 0, e4*xi04*xi08*xi16-xi04*xi08*xi12*xi16*xi04*xi08*xi16*xi20, 0, 0, 0, e4*xi04*xi08*xi12-xi04*xi08*xi12*xi16*xi04*xi08*xi12*xi20, 0, 0, 0, -pow((xi04*xi08*xi12*xi16),2)]]'
+    '[[-pow((xi05*xi09*xi13*xi17),2), 0, 0, 0, res1*xi09*xi13*xi17-xi05*xi09*xi13*xi17*xi01*xi09*xi13*xi17, 0, 0, 0, res1*xi05*xi13*xi17-xi05*xi09*xi13*xi17*xi01*xi05*xi13*xi17, 0, 0, 0, res1*xi05*xi09*xi17-xi05*xi09*xi13*xi17*xi01*xi05*xi09*xi17, 0, 0, 0, res1*xi05*xi09*xi13-xi05*xi09*xi13*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
+    ' [0, -pow((xi06*xi10*xi14*xi18),2), 0, 0, 0, res2*xi10*xi14*xi18-xi06*xi10*xi14*xi18*xi02*xi10*xi14*xi18, 0, 0, 0, res2*xi06*xi14*xi18-xi06*xi10*xi14*xi18*xi02*xi06*xi14*xi18, 0, 0, 0, res2*xi06*xi10*xi18-xi06*xi10*xi14*xi18*xi02*xi06*xi10*xi18, 0, 0, 0, res2*xi06*xi10*xi14-xi06*xi10*xi14*xi18*xi02*xi06*xi10*xi14, 0, 0],'
+    ' [0, 0, -pow((xi07*xi11*xi15*xi19),2), 0, 0, 0, res3*xi11*xi15*xi19-xi07*xi11*xi15*xi19*xi03*xi11*xi15*xi19, 0, 0, 0, res3*xi07*xi15*xi19-xi07*xi11*xi15*xi19*xi03*xi07*xi15*xi19, 0, 0, 0, res3*xi07*xi11*xi19-xi07*xi11*xi15*xi19*xi03*xi07*xi11*xi19, 0, 0, 0, res3*xi07*xi11*xi15-xi07*xi11*xi15*xi19*xi03*xi07*xi11*xi15, 0],'
+    ' [0, 0, 0, -pow((xi08*xi12*xi16*xi20),2), 0, 0, 0, res4*xi12*xi16*xi20-xi08*xi12*xi16*xi20*xi04*xi12*xi16*xi20, 0, 0, 0, res4*xi08*xi16*xi20-xi08*xi12*xi16*xi20*xi04*xi08*xi16*xi20, 0, 0, 0, res4*xi08*xi12*xi20-xi08*xi12*xi16*xi20*xi04*xi08*xi12*xi20, 0, 0, 0, res4*xi08*xi12*xi16-xi08*xi12*xi16*xi20*xi04*xi08*xi12*xi16],'
+    ' [res1*xi09*xi13*xi17-xi01*xi09*xi13*xi17*xi05*xi09*xi13*xi17, 0, 0, 0, -pow((xi01*xi09*xi13*xi17),2), 0, 0, 0, res1*xi01*xi13*xi17-xi01*xi09*xi13*xi17*xi01*xi05*xi13*xi17, 0, 0, 0, res1*xi01*xi09*xi17-xi01*xi09*xi13*xi17*xi01*xi05*xi09*xi17, 0, 0, 0, res1*xi01*xi09*xi13-xi01*xi09*xi13*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
+    ' [0, res2*xi10*xi14*xi18-xi02*xi10*xi14*xi18*xi06*xi10*xi14*xi18, 0, 0, 0, -pow((xi02*xi10*xi14*xi18),2), 0, 0, 0, res2*xi02*xi14*xi18-xi02*xi10*xi14*xi18*xi02*xi06*xi14*xi18, 0, 0, 0, res2*xi02*xi10*xi18-xi02*xi10*xi14*xi18*xi02*xi06*xi10*xi18, 0, 0, 0, res2*xi02*xi10*xi14-xi02*xi10*xi14*xi18*xi02*xi06*xi10*xi14, 0, 0],'
+    ' [0, 0, res3*xi11*xi15*xi19-xi03*xi11*xi15*xi19*xi07*xi11*xi15*xi19, 0, 0, 0, -pow((xi03*xi11*xi15*xi19),2), 0, 0, 0, res3*xi03*xi15*xi19-xi03*xi11*xi15*xi19*xi03*xi07*xi15*xi19, 0, 0, 0, res3*xi03*xi11*xi19-xi03*xi11*xi15*xi19*xi03*xi07*xi11*xi19, 0, 0, 0, res3*xi03*xi11*xi15-xi03*xi11*xi15*xi19*xi03*xi07*xi11*xi15, 0],'
+    ' [0, 0, 0, res4*xi12*xi16*xi20-xi04*xi12*xi16*xi20*xi08*xi12*xi16*xi20, 0, 0, 0, -pow((xi04*xi12*xi16*xi20),2), 0, 0, 0, res4*xi04*xi16*xi20-xi04*xi12*xi16*xi20*xi04*xi08*xi16*xi20, 0, 0, 0, res4*xi04*xi12*xi20-xi04*xi12*xi16*xi20*xi04*xi08*xi12*xi20, 0, 0, 0, res4*xi04*xi12*xi16-xi04*xi12*xi16*xi20*xi04*xi08*xi12*xi16],'
+    ' [res1*xi05*xi13*xi17-xi01*xi05*xi13*xi17*xi05*xi09*xi13*xi17, 0, 0, 0, res1*xi01*xi13*xi17-xi01*xi05*xi13*xi17*xi01*xi09*xi13*xi17, 0, 0, 0, -pow((xi01*xi05*xi13*xi17),2), 0, 0, 0, res1*xi01*xi05*xi17-xi01*xi05*xi13*xi17*xi01*xi05*xi09*xi17, 0, 0, 0, res1*xi01*xi05*xi13-xi01*xi05*xi13*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
+    ' [0, res2*xi06*xi14*xi18-xi02*xi06*xi14*xi18*xi06*xi10*xi14*xi18, 0, 0, 0, res2*xi02*xi14*xi18-xi02*xi06*xi14*xi18*xi02*xi10*xi14*xi18, 0, 0, 0, -pow((xi02*xi06*xi14*xi18),2), 0, 0, 0, res2*xi02*xi06*xi18-xi02*xi06*xi14*xi18*xi02*xi06*xi10*xi18, 0, 0, 0, res2*xi02*xi06*xi14-xi02*xi06*xi14*xi18*xi02*xi06*xi10*xi14, 0, 0],'
+    ' [0, 0, res3*xi07*xi15*xi19-xi03*xi07*xi15*xi19*xi07*xi11*xi15*xi19, 0, 0, 0, res3*xi03*xi15*xi19-xi03*xi07*xi15*xi19*xi03*xi11*xi15*xi19, 0, 0, 0, -pow((xi03*xi07*xi15*xi19),2), 0, 0, 0, res3*xi03*xi07*xi19-xi03*xi07*xi15*xi19*xi03*xi07*xi11*xi19, 0, 0, 0, res3*xi03*xi07*xi15-xi03*xi07*xi15*xi19*xi03*xi07*xi11*xi15, 0],'
+    ' [0, 0, 0, res4*xi08*xi16*xi20-xi04*xi08*xi16*xi20*xi08*xi12*xi16*xi20, 0, 0, 0, res4*xi04*xi16*xi20-xi04*xi08*xi16*xi20*xi04*xi12*xi16*xi20, 0, 0, 0, -pow((xi04*xi08*xi16*xi20),2), 0, 0, 0, res4*xi04*xi08*xi20-xi04*xi08*xi16*xi20*xi04*xi08*xi12*xi20, 0, 0, 0, res4*xi04*xi08*xi16-xi04*xi08*xi16*xi20*xi04*xi08*xi12*xi16],'
+    ' [res1*xi05*xi09*xi17-xi01*xi05*xi09*xi17*xi05*xi09*xi13*xi17, 0, 0, 0, res1*xi01*xi09*xi17-xi01*xi05*xi09*xi17*xi01*xi09*xi13*xi17, 0, 0, 0, res1*xi01*xi05*xi17-xi01*xi05*xi09*xi17*xi01*xi05*xi13*xi17, 0, 0, 0, -pow((xi01*xi05*xi09*xi17),2), 0, 0, 0, res1*xi01*xi05*xi09-xi01*xi05*xi09*xi17*xi01*xi05*xi09*xi13, 0, 0, 0],'
+    ' [0, res2*xi06*xi10*xi18-xi02*xi06*xi10*xi18*xi06*xi10*xi14*xi18, 0, 0, 0, res2*xi02*xi10*xi18-xi02*xi06*xi10*xi18*xi02*xi10*xi14*xi18, 0, 0, 0, res2*xi02*xi06*xi18-xi02*xi06*xi10*xi18*xi02*xi06*xi14*xi18, 0, 0, 0, -pow((xi02*xi06*xi10*xi18),2), 0, 0, 0, res2*xi02*xi06*xi10-xi02*xi06*xi10*xi18*xi02*xi06*xi10*xi14, 0, 0],'
+    ' [0, 0, res3*xi07*xi11*xi19-xi03*xi07*xi11*xi19*xi07*xi11*xi15*xi19, 0, 0, 0, res3*xi03*xi11*xi19-xi03*xi07*xi11*xi19*xi03*xi11*xi15*xi19, 0, 0, 0, res3*xi03*xi07*xi19-xi03*xi07*xi11*xi19*xi03*xi07*xi15*xi19, 0, 0, 0, -pow((xi03*xi07*xi11*xi19),2), 0, 0, 0, res3*xi03*xi07*xi11-xi03*xi07*xi11*xi19*xi03*xi07*xi11*xi15, 0],'
+    ' [0, 0, 0, res4*xi08*xi12*xi20-xi04*xi08*xi12*xi20*xi08*xi12*xi16*xi20, 0, 0, 0, res4*xi04*xi12*xi20-xi04*xi08*xi12*xi20*xi04*xi12*xi16*xi20, 0, 0, 0, res4*xi04*xi08*xi20-xi04*xi08*xi12*xi20*xi04*xi08*xi16*xi20, 0, 0, 0, -pow((xi04*xi08*xi12*xi20),2), 0, 0, 0, res4*xi04*xi08*xi12-xi04*xi08*xi12*xi20*xi04*xi08*xi12*xi16],'
+    ' [res1*xi05*xi09*xi13-xi01*xi05*xi09*xi13*xi05*xi09*xi13*xi17, 0, 0, 0, res1*xi01*xi09*xi13-xi01*xi05*xi09*xi13*xi01*xi09*xi13*xi17, 0, 0, 0, res1*xi01*xi05*xi13-xi01*xi05*xi09*xi13*xi01*xi05*xi13*xi17, 0, 0, 0, res1*xi01*xi05*xi09-xi01*xi05*xi09*xi13*xi01*xi05*xi09*xi17, 0, 0, 0, -pow((xi01*xi05*xi09*xi13),2), 0, 0, 0],'
+    ' [0, res2*xi06*xi10*xi14-xi02*xi06*xi10*xi14*xi06*xi10*xi14*xi18, 0, 0, 0, res2*xi02*xi10*xi14-xi02*xi06*xi10*xi14*xi02*xi10*xi14*xi18, 0, 0, 0, res2*xi02*xi06*xi14-xi02*xi06*xi10*xi14*xi02*xi06*xi14*xi18, 0, 0, 0, res2*xi02*xi06*xi10-xi02*xi06*xi10*xi14*xi02*xi06*xi10*xi18, 0, 0, 0, -pow((xi02*xi06*xi10*xi14),2), 0, 0],'
+    ' [0, 0, res3*xi07*xi11*xi15-xi03*xi07*xi11*xi15*xi07*xi11*xi15*xi19, 0, 0, 0, res3*xi03*xi11*xi15-xi03*xi07*xi11*xi15*xi03*xi11*xi15*xi19, 0, 0, 0, res3*xi03*xi07*xi15-xi03*xi07*xi11*xi15*xi03*xi07*xi15*xi19, 0, 0, 0, res3*xi03*xi07*xi11-xi03*xi07*xi11*xi15*xi03*xi07*xi11*xi19, 0, 0, 0, -pow((xi03*xi07*xi11*xi15),2), 0],'
+    ' [0, 0, 0, res4*xi08*xi12*xi16-xi04*xi08*xi12*xi16*xi08*xi12*xi16*xi20, 0, 0, 0, res4*xi04*xi12*xi16-xi04*xi08*xi12*xi16*xi04*xi12*xi16*xi20, 0, 0, 0, res4*xi04*xi08*xi16-xi04*xi08*xi12*xi16*xi04*xi08*xi16*xi20, 0, 0, 0, res4*xi04*xi08*xi12-xi04*xi08*xi12*xi16*xi04*xi08*xi12*xi20, 0, 0, 0, -pow((xi04*xi08*xi12*xi16),2)]]'
 )
 CONTINUATION = None
 INTEGRATOR = 'vode'
@@ -131,7 +133,8 @@ GENERATORS = {'vode': 'Vode_ODEsystem', 'dopri': 'Dopri_ODEsystem', 'radau': 'Ra
 PYCONT_TYPES = {'H': 'HB', 'B': 'EP'}  # PyCont label -> AUTO-style name
 
 
-def make_args(ics=None, pars=None, t_final=T_FINAL, dt=DT, rtol=RTOL, atol=ATOL, integrator=INTEGRATOR):
+def make_args(ics=None, pars=None, t_final=T_FINAL, dt=DT, rtol=RTOL, atol=ATOL, integrator=INTEGRATOR,
+              max_pts=MAX_PTS):
     """PyDSTool's args for this model (ics and pars override the defaults)."""
     args = dst.args(name=NAME)
     varspecs = dict(RHS)
@@ -147,7 +150,7 @@ def make_args(ics=None, pars=None, t_final=T_FINAL, dt=DT, rtol=RTOL, atol=ATOL,
     if JACOBIAN is not None:
         args.fnspecs = {'Jacobian': (['t'] + sorted(VARIABLES), JACOBIAN)}
     args.tdomain = [0.0, float(t_final)]
-    alg = {'rtol': float(rtol), 'atol': float(atol), 'max_pts': MAX_PTS}
+    alg = {'rtol': float(rtol), 'atol': float(atol), 'max_pts': int(max_pts)}
     if integrator == 'vode':
         alg['init_step'] = float(dt)   # Vode's output step
     else:
@@ -157,6 +160,10 @@ def make_args(ics=None, pars=None, t_final=T_FINAL, dt=DT, rtol=RTOL, atol=ATOL,
         alg['specialtimes'] = sample_times(t_final, dt)
     args.algparams = alg
     return args
+
+
+def spec_name(name):
+    return SPEC_NAMES.get(name, name)
 
 
 def sample_times(t_final, dt):
@@ -191,7 +198,7 @@ def integrate(gen, t_final, dt, max_out=2000):
         't_final': t_end,
         'completed': bool(abs(t_end - t_final) <= 1e-9 * max(1.0, abs(t_final))),
         'x_final': [float(v) for v in xx[-1]],
-        'aux_final': dict((a, float(final[a])) for a in AUX),
+        'aux_final': dict((spec_name(a), float(final[a])) for a in AUX),
         't': [float(v) for v in tt[keep]],
         'x': [[float(v) for v in row] for row in xx[keep]],
         'steps': int(len(tt)),
@@ -217,8 +224,12 @@ def continuation(gen):
     cont.newCurve(pc)
     curve = cont['EQ1']
     t0 = time.time()
-    curve.forward()
-    curve.backward()
+    if step > 0:        # forward() goes towards larger parameter values
+        curve.forward()
+        curve.backward()
+    else:
+        curve.backward()
+        curve.forward()
     run_s = time.time() - t0
     sol = curve.sol
     points, special = [], []
@@ -239,8 +250,8 @@ def continuation(gen):
                 continue
             special.append({'type': PYCONT_TYPES.get(key, key), 'pycont_type': key, 'index': i,
                             'parameter': float(pt[par]), 'x': _state(pt)})
-    return {'mode': 'continuation', 'parameter': par, 'form': CONTINUATION['form'],
-            'extra_unknowns': CONTINUATION['extra_unknowns'], 'points': points,
+    return {'mode': 'continuation', 'parameter': spec_name(par), 'form': CONTINUATION['form'],
+            'extra_unknowns': [spec_name(u) for u in CONTINUATION['extra_unknowns']], 'points': points,
             'special_points': special, 'run_s': run_s}
 
 
@@ -276,6 +287,15 @@ def rhs_at(gen, states):
     return out
 
 
+def _pydstool_version():
+    # PyDSTool.__version__ is numpy's (PyDSTool does `from numpy import *`); ask the installer
+    try:
+        from importlib import metadata
+        return metadata.version('pydstool')
+    except Exception:
+        return None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=NAME + '.py', description='PyDSTool model %s (generated by dlnsys)' % NAME)
     ap.add_argument('--out', default=NAME + '-result.json', help='result file (JSON); default %(default)s')
@@ -284,6 +304,7 @@ def main(argv=None):
     ap.add_argument('--dt', type=float, default=None)
     ap.add_argument('--rtol', type=float, default=RTOL)
     ap.add_argument('--atol', type=float, default=ATOL)
+    ap.add_argument('--max-pts', type=int, default=MAX_PTS, help='most stored points (default %(default)s)')
     ap.add_argument('--ics', help='JSON file with one initial state (list of %d numbers)' % len(VARIABLES))
     ap.add_argument('--integrate', action='store_true', help='integrate even if the model has a continuation block')
     ap.add_argument('--jacobian-at', help='JSON file with a list of states: write the Jacobians there')
@@ -301,16 +322,18 @@ def main(argv=None):
         os.chdir(opts.build_dir)
     dt = opts.dt if opts.dt else (DT if opts.t_final == T_FINAL else opts.t_final / 100.0)
     args = make_args(ics=ics, t_final=opts.t_final, dt=dt, rtol=opts.rtol, atol=opts.atol,
-                     integrator=opts.integrator)
+                     integrator=opts.integrator, max_pts=max(opts.max_pts, int(opts.t_final / dt) + 10))
     if CONTINUATION is not None and not opts.integrate:
         args.pdomain = {CONTINUATION['parameter']: list(CONTINUATION['range'])}
     t0 = time.time()
     gen = make_generator(args, opts.integrator)
     build_s = time.time() - t0
     result = {'model': NAME, 'integrator': opts.integrator, 'generator': GENERATORS[opts.integrator],
-              'variables': VARIABLES, 'parameters': dict(args.pars), 'aux': list(AUX),
+              'variables': [spec_name(v) for v in VARIABLES],
+              'parameters': dict((spec_name(k), v) for k, v in args.pars.items()),
+              'aux': [spec_name(a) for a in AUX],
               'has_jacobian': JACOBIAN is not None, 'build_s': build_s,
-              'pydstool_version': getattr(dst, '__version__', None), 'python': sys.version.split()[0],
+              'pydstool_version': _pydstool_version(), 'python': sys.version.split()[0],
               'dlnsys_version': DLNSYS_VERSION}
     if jac_states is not None or rhs_states is not None:
         result['mode'] = 'evaluate'

@@ -28,7 +28,7 @@ int stpnt(integer ndim, doublereal t, doublereal *u, doublereal *par)
 {
   par[0] = 2.0; /* s1 */
   par[1] = 0.0; /* gam */
-  u[0] = 1.4142135623730951; /* z1 */
+  u[0] = 0.0; /* z1 */
   (void)ndim; (void)t;
   return 0;
 }
