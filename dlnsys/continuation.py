@@ -855,7 +855,6 @@ def _append_special(P, R, ys, ts, recs, specials, ysp, tsp, ev, fv, opts, desc, 
     if ev == "LP":
         sp = _special(P, ysp, "LP", fv, recs, pos, "fold: the parameter turns back")
     else:
-        u, p = ysp[:-1], ysp[-1]
         sp = _special(P, ysp, "BP", _det_value(R, ysp, tsp), recs, pos, "branch point")
         if opts["switch"] and depth < opts["max_depth"]:
             t2 = _switch_direction(R, ysp, tsp)

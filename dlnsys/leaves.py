@@ -39,6 +39,8 @@ import numbers
 
 import numpy as np
 
+from ._json import jsonable
+
 from . import flow, invariants
 from ._validate import as_finite_array, as_state
 
@@ -63,28 +65,7 @@ _EPS = np.finfo(float).eps
 
 
 # ----------------------------------------------------------------------- JSON helpers
-def _jsonable(value):
-    """numpy arrays/scalars, tuples, sets and nested containers to JSON-ready Python values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return value.to_dict() if hasattr(value, "to_dict") else _jsonable(dataclasses.asdict(value))
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isfinite(v):
-            return v
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (numbers.Integral, np.integer)):
-        return int(value)
-    if isinstance(value, (frozenset, set)):
-        return sorted(_jsonable(v) for v in value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return value
+_jsonable = jsonable
 
 
 class _ResultMixin:
@@ -992,7 +973,6 @@ def _exact_diagonal(net, channels, target, want, max_points, base, positive=Fals
         per.append(pj)
     out = []
     status, msg = "ok", ""
-    o = net.param_offsets
     for combo in itertools.product(*per):
         tags = [t for _, t, _ in combo]
         sig = tuple(j + 1 for j, t in enumerate(tags) if t == "minimum")

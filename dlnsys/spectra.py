@@ -21,6 +21,8 @@ import math
 import numbers
 
 import numpy as np
+
+from ._json import jsonable
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from . import flow, invariants
@@ -32,24 +34,7 @@ DENSE_MAX = 3000
 
 
 # ----------------------------------------------------------------------- results
-def _jsonable(value):
-    """Recursively turn numpy arrays/scalars, tuples and frozensets into JSON-ready values."""
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        v = float(value)
-        return v if math.isfinite(v) else (None if math.isnan(v) else ("inf" if v > 0 else "-inf"))
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (frozenset, set)):
-        return sorted(_jsonable(v) for v in value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return value
+_jsonable = jsonable
 
 
 class _Result:

@@ -1,8 +1,6 @@
 """The README's examples run as written (a user copies them first)."""
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 

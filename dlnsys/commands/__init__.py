@@ -30,7 +30,6 @@ import math
 import os
 import sys
 
-import numpy as np
 
 #: Subcommand modules (under ``dlnsys.commands``) in the order ``dlnsys --help`` lists them.
 MODULES = [
@@ -194,25 +193,9 @@ def check_output_path(path, force=False, suffix=None, option="--out"):
 
 # ------------------------------------------------------------------ output
 def to_jsonable(obj):
-    """numpy scalars/arrays, tuples, sets -> plain JSON types; NaN and infinities -> None."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, (set, frozenset)):
-        return sorted(to_jsonable(v) for v in obj)
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
+    """JSON-ready values (see :func:`dlnsys._json.jsonable`)."""
+    from .._json import jsonable
+    return jsonable(obj)
 
 
 def print_json(obj, stream=None):
