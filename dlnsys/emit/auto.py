@@ -76,10 +76,7 @@ def auto_filenames(name):
 
 def _c_names(spec):
     """Spec name -> C identifier (unchanged unless it clashes with the C side)."""
-    names = list(spec.variables) + list(spec.parameters) + [n for n, _ in spec.intermediates]
-    names += [n for n, _ in spec.aux]
-    if spec.jacobian is not None:
-        names += [n for n, _ in spec.jacobian.intermediates]
+    names = spec.symbols()
     used = {n.lower() for n in names}
     out = {}
     for n in names:

@@ -87,10 +87,7 @@ _PYDSTOOL_BAD_START = re.compile(r"^[eE][0-9]")
 
 def _pydstool_names(spec):
     """``{spec name: PyDSTool name}`` for the names PyDSTool cannot take as they are."""
-    names = list(spec.variables) + list(spec.parameters) + [n for n, _ in spec.intermediates]
-    names += [n for n, _ in spec.aux]
-    if spec.jacobian is not None:
-        names += [n for n, _ in spec.jacobian.intermediates]
+    names = spec.symbols()
     used = {n.lower() for n in names}
     out = {}
     for n in names:

@@ -663,6 +663,15 @@ class OdeSpec:
         return self
 
     # --------------------------------------------------------------- sizes
+    def symbols(self) -> list:
+        """Every name the spec defines: variables, parameters, intermediates, aux outputs and
+        Jacobian intermediates, in that order (what a writer may have to rename for its target)."""
+        names = list(self.variables) + list(self.parameters) + [n for n, _ in self.intermediates]
+        names += [n for n, _ in self.aux]
+        if self.jacobian is not None:
+            names += [n for n, _ in self.jacobian.intermediates]
+        return names
+
     def text_size(self) -> int:
         """Characters of ``name=expr`` lines for intermediates and right-hand sides (a neutral
         measure of model size, the body of an XPPAUT file without options)."""
