@@ -34,14 +34,21 @@ test: venv externals
 	@OPENBLAS_NUM_THREADS=1 $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || { rc=$$?; \
 	    [ $$rc -ne 5 ] || echo "error: pytest ran no tests (exit status 5)"; exit $$rc; }
 
-# Until `dlnsys gallery build` exists, fall back to the Section 6.1 demo.
+# The model catalog (models/, if `dlnsys models regenerate` is available) and the phase-portrait gallery
+# (gallery/_build, offline HTML). Pages are cached in ~/.cache/dlnsys/gallery; GALLERY_ARGS=--no-cache for a cold build.
+GALLERY_OUT ?= gallery/_build
+GALLERY_ARGS ?=
 gallery: venv
-	@if $(VENV)/bin/dlnsys gallery build --help >/dev/null 2>&1; then \
-	    $(VENV)/bin/dlnsys gallery build; \
+	@if $(VENV)/bin/dlnsys models regenerate --help >/dev/null 2>&1; then \
+	    echo "dlnsys models regenerate"; $(VENV)/bin/dlnsys models regenerate; \
 	else \
-	    echo "dlnsys gallery build not available yet; running python -m dlnsys.demo"; \
-	    $(VENV)/bin/python -m dlnsys.demo; \
+	    echo "note: 'dlnsys models regenerate' is not available; the model catalog is left as it is"; \
 	fi
+	$(VENV)/bin/dlnsys gallery build --out $(GALLERY_OUT) $(GALLERY_ARGS)
+	@echo
+	@echo "Gallery: $(abspath $(GALLERY_OUT))/index.html"
+	@echo "  open that file in a browser (it works offline), or serve the folder on http://127.0.0.1:8000/ with"
+	@echo "  $(VENV)/bin/dlnsys gallery serve --dir $(GALLERY_OUT) --port 8000"
 
 benchmark: venv
 	$(VENV)/bin/python benchmarks/run.py

@@ -31,12 +31,27 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("dlnsys.viz needs holoviews (and bokeh, plotly): pip install 'dlnsys[gallery]'") from exc
 
+def _ensure_backends():
+    """Load the bokeh (and, if installed, plotly) plotting extensions so that options can be set; a
+    backend the user already loaded and selected stays current, otherwise bokeh becomes current."""
+    prev = hv.Store.current_backend if hv.Store.current_backend in hv.Store.renderers else None
+    for name in ("plotly", "bokeh"):
+        if name not in hv.Store.renderers:
+            try:
+                hv.renderer(name)
+            except ImportError:  # pragma: no cover - plotly is part of the gallery extra
+                pass
+    hv.Store.set_current_backend(prev or "bokeh")
+
+
+_ensure_backends()
+
 __all__ = [
     "COLORS", "KIND_COLORS", "PALETTE", "weight_label", "dim", "kind_color",
     "phase_vector_field", "trajectory_paths", "trajectory_paths_3d", "curve_paths", "separatrix_paths",
     "equilibrium_points", "equilibrium_points_3d", "loss_curve", "singular_value_curves", "frobenius_curve",
     "alignment_curves", "plateau_marks", "arc_curves", "branch_plot", "spectrum_scatter", "network_graph",
-    "basin_image", "hyperbola_paths", "label_of_signature", "holomap", "curve_paths_3d",
+    "basin_image", "hyperbola_paths", "label_of_signature", "holomap", "curve_paths_3d", "plotly_legend",
 ]
 
 #: Named colours used across the gallery.
@@ -120,8 +135,9 @@ def phase_vector_field(net, xlim, ylim, n=21, dims=(0, 1), fixed=None, normalize
     vf = hv.VectorField((X.ravel(), Y.ravel(), angle, length, logmag), kdims=kd,
                         vdims=["angle", "length", dim("logf", "log₁₀‖ẇ‖")], label="vector field")
     # bokeh's VectorField draws lengths ``magnitude * (grid spacing) / scale``
-    return vf.opts(magnitude="length", color="logf", cmap="Greys", pivot="mid", line_width=1.1,
-                   scale=1.4, colorbar=False, alpha=0.7, clim=(float(logmag.min()) - 1.0, float(logmag.max())))
+    return vf.opts(magnitude="length", color=hv.dim("logf"), cmap=["#d9d9d9", "#1a1a1a"], pivot="mid",
+                   line_width=1.1, scale=1.4, colorbar=False,
+                   clim=(float(np.percentile(logmag, 2)), float(np.percentile(logmag, 98))))
 
 
 def _joined(curves, dims):
@@ -161,11 +177,11 @@ def trajectory_paths_3d(traj, dims=(0, 1, 2), label="trajectories", color=None, 
 
 
 def curve_paths_3d(curves, dims=(0, 1, 2), label="", color="#444", width=4, names=None):
+    """Curves in 3D (plotly backend), joined with NaN breaks into one :class:`holoviews.Path3D`
+    (one legend entry)."""
     kd = _wdims(dims, names)
-    els = [hv.Path3D(np.asarray(c)[:, list(dims)], kdims=kd, label=label).opts(color=color, line_width=width,
-                                                                                backend="plotly")
-           for c in curves]
-    return hv.Overlay(els)
+    return hv.Path3D(_joined(curves, dims), kdims=kd, label=label).opts(color=color, line_width=width,
+                                                                         backend="plotly")
 
 
 def separatrix_paths(seps, dims=(0, 1), names=None):
@@ -202,6 +218,23 @@ def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=No
     return hv.Overlay(els)
 
 
+def plotly_legend(plot, element):
+    """HoloViews plotly hook (``.opts(hooks=[plotly_legend], backend="plotly")``) that lists every named trace
+    in the legend: HoloViews hides the legend entries of ``Path3D`` traces, and duplicate names are shown once."""
+    fig = plot.state
+    seen = set()
+    for trace in fig.get("data", []):
+        name = trace.get("name")
+        show = bool(name) and name not in seen
+        trace["showlegend"] = show
+        if show:
+            seen.add(name)
+    layout = fig.setdefault("layout", {})
+    layout["showlegend"] = True
+    layout["legend"] = {"x": 1.0, "y": 1.0, "xanchor": "left", "yanchor": "top", "bgcolor": "rgba(255,255,255,0.8)",
+                        "font": {"size": 11}}
+
+
 def equilibrium_points_3d(states, kinds, dims=(0, 1, 2), size=6, names=None):
     states = np.atleast_2d(np.asarray(states, float))
     kinds = list(kinds)
@@ -220,14 +253,33 @@ def holomap(frames, kdims, **overlay_opts):
     By default HoloViews normalizes the axis ranges of every element over all frames, and redoes it at
     every slider step; embedding the frames in a static page (Panel's ``embed=True``) then costs
     seconds per frame. Framewise ranges avoid that; pass ``xlim``/``ylim`` so that the axes stay put.
+
+    Every frame must hold the same layers (element type, group and label, in the same order; data may
+    be empty): HoloViews matches the layers of an overlay across frames by those keys, and a layer
+    that only some frames have keeps its last data in an embedded page when the slider moves on
+    (a ``ValueError`` says which frame differs).
     """
+    def layers(fr):
+        els = fr.values() if isinstance(fr, hv.Overlay) else [fr]
+        return [(type(el).__name__, el.group, el.label) for el in els]
+
+    items = list(frames.items())
+    ref_key, ref = items[0][0], layers(items[0][1])
+    for key, fr in items[1:] if isinstance(items[0][1], hv.Overlay) else []:   # a single element is one layer
+        if layers(fr) != ref:
+            raise ValueError(f"frames: the frame {key!r} has the layers {layers(fr)}, but {ref_key!r} has {ref}; "
+                             "give every frame the same layers (constant labels, empty elements where needed)")
     hm = hv.HoloMap(frames, kdims=kdims)
     types = set()
+    overlays = all(isinstance(fr, hv.Overlay) for fr in hm.values())
     for fr in hm.values():
         for el in (fr.values() if isinstance(fr, hv.Overlay) else [fr]):
             types.add(type(el).__name__)
-    opts = [getattr(hv.opts, t)(framewise=True) for t in sorted(types) if hasattr(hv.opts, t)]
-    opts.append(hv.opts.Overlay(framewise=True, **overlay_opts))
+    if overlays:
+        opts = [getattr(hv.opts, t)(framewise=True) for t in sorted(types) if hasattr(hv.opts, t)]
+        opts.append(hv.opts.Overlay(framewise=True, **overlay_opts))
+    else:                              # frames are single elements: the options go to them
+        opts = [getattr(hv.opts, t)(framewise=True, **overlay_opts) for t in sorted(types) if hasattr(hv.opts, t)]
     return hm.opts(*opts)
 
 
@@ -235,28 +287,31 @@ def holomap(frames, kdims, **overlay_opts):
 _T = dim("t", "t")
 
 
-def _traj_member(traj, member):
-    x, L = np.asarray(traj.x), np.asarray(traj.loss)
+def _traj_member(traj, member, tmin=None):
+    t, x, L = np.asarray(traj.t), np.asarray(traj.x), np.asarray(traj.loss)
     if x.ndim == 3:
         x, L = x[:, member], L[:, member]
-    return np.asarray(traj.t), x, L
+    if tmin is not None:              # e.g. drop t = 0 for a logarithmic time axis
+        keep = t >= tmin
+        t, x, L = t[keep], x[keep], L[keep]
+    return t, x, L
 
 
-def loss_curve(traj, member=0, label="𝓛(t)", logy=True, color="black"):
-    """The loss ``𝓛(A(t))`` against time."""
-    t, _, L = _traj_member(traj, member)
+def loss_curve(traj, member=0, label="𝓛(t)", logy=True, color="black", tmin=None):
+    """The loss ``𝓛(A(t))`` against time (``tmin``: first time shown, e.g. for a log time axis)."""
+    t, _, L = _traj_member(traj, member, tmin)
     floor = 1e-12 * max(float(np.max(L)), 1.0)
     return hv.Curve((t, np.maximum(L, floor)), _T, dim("L", "𝓛"), label=label).opts(
         logy=logy, color=color, line_width=2.5)
 
 
-def singular_value_curves(net, traj, of="product", member=0, colors=None, max_points=600):
+def singular_value_curves(net, traj, of="product", member=0, colors=None, max_points=600, tmin=None):
     """Singular values against time: ``of="product"`` those of ``A^h`` (the ``d_y`` values of
     ``W_{1:h}``), ``of="layers"`` those of every layer (= the nonzero ones of ``A``, Prop. 39), one
     colour per layer, ``of="A"`` the singular values of A in decreasing order."""
     from . import structure
 
-    t, x, _ = _traj_member(traj, member)
+    t, x, _ = _traj_member(traj, member, tmin)
     idx = _thin(len(t), max_points)
     t, x = t[idx], x[idx]
     colors = colors or PALETTE
@@ -268,11 +323,11 @@ def singular_value_curves(net, traj, of="product", member=0, colors=None, max_po
                                 label=f"σ{_sub(j + 1)}(Aʰ)").opts(color=colors[j % len(colors)], line_width=2.5))
     elif of == "layers":
         per = structure.layer_singular_values(net, x)
-        for i, s in enumerate(per):
-            for j in range(s.shape[1]):
-                els.append(hv.Curve((t, s[:, j]), _T, dim("s", "singular values of A"),
-                                    label=f"layer W{_sub(i + 1)}").opts(color=colors[i % len(colors)],
-                                                                         line_width=1.6))
+        for i, s in enumerate(per):           # one legend entry per layer: its curves joined with NaN breaks
+            tt = np.concatenate([np.append(t, np.nan) for _ in range(s.shape[1])])
+            ss = np.concatenate([np.append(s[:, j], np.nan) for j in range(s.shape[1])])
+            els.append(hv.Curve((tt, ss), _T, dim("s", "singular values of A"),
+                                label=f"layer W{_sub(i + 1)}").opts(color=colors[i % len(colors)], line_width=1.6))
     elif of == "A":
         s = structure.singular_values(net, x)
         for j in range(s.shape[1]):
@@ -283,19 +338,19 @@ def singular_value_curves(net, traj, of="product", member=0, colors=None, max_po
     return hv.Overlay(els)
 
 
-def frobenius_curve(net, traj, member=0, color="#1f77b4", max_points=600):
+def frobenius_curve(net, traj, member=0, color="#1f77b4", max_points=600, tmin=None):
     """``‖A(t)‖_F`` (not monotone in general, Prop. 9) against time."""
-    t, x, _ = _traj_member(traj, member)
+    t, x, _ = _traj_member(traj, member, tmin)
     idx = _thin(len(t), max_points)
     return hv.Curve((t[idx], np.linalg.norm(x[idx], axis=-1)), _T, dim("normA", "‖A‖_F"),
                     label="‖A‖_F").opts(color=color, line_width=2.5)
 
 
-def alignment_curves(net, traj, member=0, directions=None, colors=None, max_points=600):
+def alignment_curves(net, traj, member=0, directions=None, colors=None, max_points=600, tmin=None):
     """Misalignment ``‖[V_{k+1}ᵀ U_k]_{1:r,1:r} − I‖²_F``, k = 1..h−1, against time (Section 6.1)."""
     from . import structure
 
-    t, x, _ = _traj_member(traj, member)
+    t, x, _ = _traj_member(traj, member, tmin)
     idx = _thin(len(t), max_points)
     t, x = t[idx], x[idx]
     a = structure.alignment(net, x, directions=directions)
@@ -305,21 +360,28 @@ def alignment_curves(net, traj, member=0, directions=None, colors=None, max_poin
                        for k in range(a.shape[1])])
 
 
-def plateau_marks(itin, y, logy=False):
+def plateau_marks(itin, y="loss", logy=False, span_alpha=0.10, tmin=None):
     """Shaded plateaus of an :class:`~dlnsys.separatrices.Itinerary`, each labelled with its signature
-    at height ``y`` (a number, or ``"loss"`` to put each label at the plateau's loss)."""
-    spans, labels = [], []
+    ``S = {...}``. A label sits at its plateau's start (the last plateau's, if the trajectory ends on it, at
+    the end, right-aligned), at height ``y``: a number, or ``"loss"`` for the plateau's loss, i.e. on the
+    step of the loss curve."""
+    spans, left, right = [], [], []
+    t0 = itin.t_start if tmin is None else max(itin.t_start, tmin)
     for k, p in enumerate(itin):
         t1 = p.t_exit if p.t_exit is not None else itin.t_end
-        spans.append(hv.VSpan(p.t_enter, t1).opts(color=PALETTE[k % len(PALETTE)], alpha=0.10))
+        spans.append(hv.VSpan(max(p.t_enter, t0), t1).opts(color=PALETTE[k % len(PALETTE)], alpha=span_alpha))
         yy = p.loss if y == "loss" else y
-        if y == "loss" and logy:
+        if logy:
             yy = max(yy, 1e-9)
-        tc = 0.5 * (p.t_enter + t1)
-        labels.append((tc, yy, "S = " + label_of_signature(p.signature)))
-    lab = hv.Labels(labels, [_T, dim("L", "𝓛")], "text").opts(text_font_size="10pt", text_color="#333",
-                                                               text_baseline="bottom", yoffset=0)
-    return hv.Overlay(spans + [lab])
+        text = " S = " + label_of_signature(p.signature) + " "
+        if p.t_exit is None and k > 0:
+            right.append((itin.t_end, yy, text))
+        else:
+            left.append((max(p.t_enter, t0), yy, text))
+    kd = [_T, dim("L", "𝓛")]
+    style = dict(text_font_size="9pt", text_color="#222", text_baseline="bottom")
+    return hv.Overlay(spans + [hv.Labels(left, kd, "text").opts(text_align="left", **style),
+                               hv.Labels(right, kd, "text").opts(text_align="right", **style)])
 
 
 def _thin(n, m):
@@ -357,34 +419,42 @@ def _runs(labels):
 
 def branch_plot(branch, y=None, ylabel="w₁", xlabel=None, color="#1f77b4", label=None, special=True,
                 recurse=True):
-    """A :class:`~dlnsys.continuation.Branch`: solid where stable on its leaf, dashed where unstable,
-    special points (LP, BP) as labelled diamonds. ``y`` maps a state array ``(N, n)`` to the plotted
-    values (default: the first component). Branches switched to at a BP are drawn too."""
+    """A :class:`~dlnsys.continuation.Branch`: solid where stable on its leaf, dashed red where unstable,
+    dotted where neutral, special points (LP, BP) as labelled diamonds. ``y`` maps a state array
+    ``(N, n)`` to the plotted values (default: the first component). Branches switched to at a BP are
+    drawn too (``recurse``). One legend entry per stability class."""
     y = y or (lambda S: np.asarray(S)[:, 0])
     xlabel = xlabel or _param_symbol(branch.param)
     kx, ky = dim("p", xlabel), dim("y", ylabel)
-    els = []
     branches = list(branch.all_branches()) if recurse else [branch]
+    segments = {}
     for b in branches:
         p = np.asarray(b.parameter)
         v = np.asarray(y(np.asarray(b.states)))
         for stab, a, e in _runs(b.stability):
             e2 = min(e + 1, len(p) - 1)          # connect to the next run
-            dash = "solid" if stab == "stable" else ("dashed" if stab == "unstable" else "dotted")
-            els.append(hv.Curve((p[a:e2 + 1], v[a:e2 + 1]), kx, ky,
-                                label=label or f"{stab}").opts(color=color if stab == "stable" else "#d62728",
-                                                               line_dash=dash, line_width=3))
+            segments.setdefault(stab, []).append(np.column_stack([p[a:e2 + 1], v[a:e2 + 1]]))
+    style = {"stable": dict(color=color, line_dash="solid"), "unstable": dict(color="#d62728", line_dash="dashed"),
+             "neutral": dict(color="#7f7f7f", line_dash="dotted")}
+    els = []
+    for stab in ("stable", "unstable", "neutral"):
+        if stab in segments:
+            xy = _joined(segments[stab], (0, 1))
+            name = f"{label}, {stab}" if label else stab
+            els.append(hv.Curve((xy[:, 0], xy[:, 1]), kx, ky, label=name).opts(line_width=3, **style[stab]))
     if special:
         pts = []
         for b in branches:
             for sp in b.special_points:
-                if sp.type in ("LP", "BP"):
+                if sp.type in ("LP", "BP") and not any(abs(sp.parameter - q[0]) < 1e-9 and
+                                                       abs(float(np.asarray(y(np.asarray(sp.state)[None]))[0]) - q[1])
+                                                       < 1e-9 for q in pts):
                     pts.append((sp.parameter, float(np.asarray(y(np.asarray(sp.state)[None]))[0]), sp.type))
         if pts:
             els.append(hv.Points([q[:2] for q in pts], [kx, ky], label="special points (LP fold, BP branch point)")
                        .opts(color="black", marker="diamond", size=14))
-            els.append(hv.Labels(pts, [kx, ky], "text").opts(text_font_size="11pt", yoffset=0.12,
-                                                              text_font_style="bold"))
+            els.append(hv.Labels([(q[0], q[1], "  " + q[2]) for q in pts], [kx, ky], "text").opts(
+                text_font_size="11pt", text_align="left", text_baseline="bottom", text_font_style="bold"))
     return hv.Overlay(els)
 
 
@@ -421,13 +491,20 @@ def spectrum_scatter(rows, jitter=0.18, seed=0):
 
 # ---------------------------------------------------------------------------------- graph
 def network_graph(net, x, vmax=None, width_scale=6.0):
-    """The network as a layered graph (``net.to_networkx``): nodes by layer (x) and index (y), edges
-    coloured by the sign and width-scaled by the size of their weight."""
+    """The network as a layered graph (``net.to_networkx``, placed by ``networkx.multipartite_layout``
+    on its ``layer`` attribute: inputs left, outputs right), edges coloured by the sign and
+    width-scaled by the size of their weight (``vmax``: the weight of the widest edge)."""
+    import networkx as nx
+
     G = net.to_networkx(x)
+    raw = nx.multipartite_layout(G, subset_key="layer", align="vertical", scale=1.0)
+    # keep networkx's spacing but order each layer by unit index, index 0 on top (no crossing for a diagonal A)
     pos = {}
-    for node, data in G.nodes(data=True):
-        d = net.dims[data["layer"]]
-        pos[node] = (float(data["layer"]), (d - 1) / 2.0 - data["index"])
+    for layer in sorted({d["layer"] for _, d in G.nodes(data=True)}):
+        members = sorted((n for n, d in G.nodes(data=True) if d["layer"] == layer), key=lambda n: G.nodes[n]["index"])
+        ys = sorted((float(raw[n][1]) for n in members), reverse=True)
+        for n, y in zip(members, ys):
+            pos[n] = (float(raw[n][0]), y)
     nodes = list(G.nodes)
     index = {n: k for k, n in enumerate(nodes)}
     src, dst, w = [], [], []
@@ -449,13 +526,17 @@ def network_graph(net, x, vmax=None, width_scale=6.0):
 
 
 # ---------------------------------------------------------------------------------- basins
-def basin_image(result, shape, xlim, ylim, dims=(0, 1), names=None, order=None, colors=None):
+def basin_image(result, shape, xlim, ylim, dims=(0, 1), names=None, order=None, colors=None, group=None):
     """A :class:`~dlnsys.separatrices.Basins` on a regular grid (``shape = (ny, nx)``, row-major from
-    ``ylim[0]``) as an image of class indices with a legend of the classes (the limit equilibria)."""
-    labels = list(result.labels)
+    ``ylim[0]``) as an image of class indices with a legend of the classes (the limit equilibria).
+    ``group`` maps a class label to the label shown (to merge classes); ``order`` lists the shown labels
+    in colour order (others follow); returns ``(overlay, classes)``."""
+    labels = [group(lab) for lab in result.labels] if group else list(result.labels)
+    if order is not None:
+        order = list(order) + sorted(set(labels) - set(order))
     classes = order or sorted(dict.fromkeys(labels), key=lambda s: (s.count(","), s))
     code = {c: k for k, c in enumerate(classes)}
-    img = np.array([code[s] for s in labels], float).reshape(shape)
+    img = np.flipud(np.array([code[s] for s in labels], float).reshape(shape))   # hv.Image rows run top-down
     colors = colors or PALETTE
     kd = _wdims(dims, names)
     cmap = [colors[k % len(colors)] for k in range(len(classes))]

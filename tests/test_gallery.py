@@ -22,7 +22,6 @@ Without chromium/chromedriver/selenium the browser test is skipped with the reas
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import os
 import pathlib
@@ -42,7 +41,7 @@ from dlnsys import gallery
 from dlnsys.gallery import _offline, _site, _thumb
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _external import in_ci, missing, require_tool  # noqa: E402
+from _external import missing, require_tool  # noqa: E402
 
 PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(dlnsys.__file__)))
 PORTRAITS = gallery.portraits()
@@ -81,6 +80,59 @@ def test_portrait_metadata(slug):
     # portraits use the public API only: no private helpers of the core
     assert not re.search(r"from dlnsys[.\w]* import [^\n]*\b_\w", src), "compute() imports a private name"
     assert not re.search(r"\bdlnsys\.\w+\._", src)
+
+
+def test_core_and_cli_do_not_import_plotting_libraries():
+    code = ("import sys, pkgutil, importlib, dlnsys\n"
+            "skip = {'dlnsys.viz', 'dlnsys.demo'}\n"
+            "for m in pkgutil.iter_modules(dlnsys.__path__, 'dlnsys.'):\n"
+            "    if m.name not in skip and not m.name.startswith('dlnsys._'):\n"
+            "        importlib.import_module(m.name)\n"
+            "import dlnsys.gallery, dlnsys.cli\n"
+            "dlnsys.cli.build_parser()\n"
+            "bad = [k for k in ('holoviews', 'bokeh', 'panel', 'plotly') if k in sys.modules]\n"
+            "print(bad)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=PKG_ROOT), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", r.stdout
+
+
+# ===================================================================================== viz
+def test_viz_holomap_refuses_frames_with_different_layers():
+    import holoviews as hv
+
+    from dlnsys import viz
+
+    ok = {k: hv.Curve([(0, k), (1, k)], label="a") * hv.Points([(0, k)], label="p") for k in (1, 2)}
+    hm = viz.holomap(ok, ["k"], xlim=(0, 1))
+    assert isinstance(hm, hv.HoloMap) and len(hm) == 2
+    bad = {1: hv.Curve([(0, 1), (1, 1)], label="c = 1"), 2: hv.Curve([(0, 2), (1, 2)], label="c = 2")}
+    bad = {k: v * hv.Points([(0, 0)]) for k, v in bad.items()}
+    with pytest.raises(ValueError, match="same layers"):
+        viz.holomap(bad, ["k"])
+
+
+def test_viz_curve_paths_is_one_glyph_with_breaks():
+    from dlnsys import viz
+
+    el = viz.curve_paths([np.zeros((3, 2)), np.ones((4, 2))], label="two curves")
+    y = el.dimension_values(1)
+    assert len(y) == 3 + 1 + 4 and np.isnan(y[3]) and el.label == "two curves"
+
+
+def test_viz_basin_image_orientation():
+    """Row-major grids from ylim[0] come out with w2 increasing upwards."""
+    from dlnsys import viz
+
+    g = np.linspace(-1, 1, 5)
+    W1, W2 = np.meshgrid(g, g)
+    labels = ["up" if w2 > 0 else "down" for w2 in W2.ravel()]
+    result = type("B", (), {"labels": labels})()
+    overlay, classes = viz.basin_image(result, W1.shape, (-1, 1), (-1, 1), order=["down", "up"])
+    image = overlay.values()[0]
+    assert classes == ["down", "up"]
+    assert image[0.0, 0.9] == 1.0 and image[0.0, -0.9] == 0.0
 
 
 # ===================================================================================== offline pages
@@ -196,6 +248,27 @@ def test_cli_gallery_serve_prints_the_address(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_cli_gallery_build_uses_the_cache(tmp_path):
+    """A second build with the same inputs reuses the cached page (same bytes); --no-cache recomputes."""
+    args = ["gallery", "build", "--out", str(tmp_path / "site"), "--only", "hessian-spectra",
+            "--cache-dir", str(tmp_path / "cache"), "--json"]
+    first = _cli(*args)
+    assert first.returncode == 0, first.stderr
+    page = (tmp_path / "site" / "hessian-spectra.html").read_bytes()
+    second = _cli(*args)
+    assert second.returncode == 0, second.stderr
+    assert [p["cached"] for p in json.loads(first.stdout)["pages"]] == [False]
+    assert [p["cached"] for p in json.loads(second.stdout)["pages"]] == [True]
+    assert (tmp_path / "site" / "hessian-spectra.html").read_bytes() == page
+    assert "W-1005" not in first.stderr, "bokeh sizing warnings should be silenced"
+    assert oct((tmp_path / "site" / "hessian-spectra.html").stat().st_mode & 0o777) != "0o600"
+    third = _cli(*args[:-3], "--no-cache", "--json")
+    assert third.returncode == 0, third.stderr
+    assert [p["cached"] for p in json.loads(third.stdout)["pages"]] == [False]
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert 'href="hessian-spectra.html"' in index and index.count('class="card"') == 1
 
 
 # ===================================================================================== the browser test
@@ -331,6 +404,43 @@ def _load(drv, url, needs_plot=True, timeout=60):
     return drv.execute_script(_PLOT_STATE_JS) if needs_plot else state
 
 
+_HANDLES_JS = r"""
+const out = [];
+const walk = (root) => {
+  for (const el of root.querySelectorAll('*')) {
+    if (el.classList && el.classList.contains('noUi-handle')) out.push(el);
+    if (el.shadowRoot) walk(el.shadowRoot);
+  }
+};
+walk(document);
+return out;
+"""
+
+_TITLES_JS = r"""
+const out = [];
+if (window.Bokeh) for (const doc of Bokeh.documents) for (const m of doc.all_models)
+  if (m.constructor.__name__ === 'Title' && m.text) out.push(m.text);
+return out.sort();
+"""
+
+#: Pages with embedded sliders (HoloMaps) and their number of sliders.
+SLIDERS = {"fig5-single-hidden-node": 2, "network-graph": 1, "basins-65": 1}
+
+
+def _move_sliders(drv, steps=4):
+    """Press the right arrow on every slider handle; returns the number of handles."""
+    from selenium.webdriver.common.keys import Keys
+
+    handles = drv.execute_script(_HANDLES_JS)
+    for h in handles:
+        drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", h)
+        h.click()
+        for _ in range(steps):
+            h.send_keys(Keys.ARROW_RIGHT)
+    time.sleep(1.5)
+    return len(handles)
+
+
 def _screenshot(drv, path):
     h = drv.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
     drv.set_window_size(1400, int(min(max(h, 800), 7000)) + 40)
@@ -387,3 +497,15 @@ def test_portrait_page_in_browser(slug, browser, server, shot_dir):
     p = gallery.get(slug)
     assert p.title in text and "Reproduce" in text
     assert re.search(r"(Fig\. \d|\(\d\d\))", text)
+    if slug in SLIDERS:
+        # the embedded frames replace each other: the titles change and no layer of an earlier frame lingers
+        titles = browser.execute_script(_TITLES_JS)
+        n = _move_sliders(browser)
+        after = browser.execute_script(_PLOT_STATE_JS)
+        errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        _screenshot(browser, shot_dir / f"{slug}-after-sliders.png")
+        assert n == SLIDERS[slug], f"expected {SLIDERS[slug]} slider(s), found {n}"
+        assert errors == [], errors
+        assert browser.execute_script(_TITLES_JS) != titles, "moving the sliders did not change the frame"
+        assert after["filled"] <= state["filled"] + 1, f"stale layers after moving the sliders: {state} -> {after}"
+        assert _outside(_requests(browser), server) == []

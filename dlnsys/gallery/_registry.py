@@ -22,7 +22,15 @@ SECTIONS = {
 #: Portrait modules under :mod:`dlnsys.gallery.portraits`, in index order.
 MODULES = [
     "fig1_logistic",
+    "fig2_3_section61",
+    "fig4_arcs",
     "fig5_single_node",
+    "fig6_chain3",
+    "fig7_two_nodes",
+    "bifurcations",
+    "hessian_spectra",
+    "network_graph",
+    "basins",
 ]
 
 
@@ -43,7 +51,10 @@ class Portrait:
     ``compute()`` does the numerics with dlnsys's public API and returns plain data (a dict);
     ``draw(data)`` turns it into a list of :class:`Block` with :mod:`dlnsys.viz` and HoloViews.
     The page shows the source of both functions, so a reader can rerun exactly what produced the
-    figure. ``cost`` is a rough relative build time (the builder starts expensive pages first).
+    figure. ``cost`` is a rough relative build time (the builder starts expensive pages first);
+    ``thumbnail_block``/``thumbnail_panel`` pick the figure the index thumbnail is drawn from (block, and
+    item of a Layout in it). ``plotly`` says that the page has plotly (3D) blocks (the builder renders those last: once a
+    process has rendered a plotly figure, Panel bundles plotly.js into every later page it saves).
     """
 
     slug: str
@@ -56,6 +67,8 @@ class Portrait:
     draw: Callable[[dict], list]
     cost: float = 1.0
     thumbnail_block: int = 0
+    thumbnail_panel: int = 0
+    plotly: bool = False
 
     def __post_init__(self):
         if self.section not in SECTIONS:

@@ -124,6 +124,12 @@ def cache_key(portrait, common=None, context="") -> str:
     return h.hexdigest()[:32]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path, data: bytes):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +137,7 @@ def _atomic_write(path, data: bytes):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp makes 0600 files; pages are meant to be readable
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -237,7 +244,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
 
     items = []
     for b in blocks:
-        pane = pn.pane.HoloViews(b.obj, backend=b.backend, widget_location="bottom")
+        pane = pn.pane.HoloViews(b.obj, backend=b.backend, widget_location="bottom", linked_axes=False)
         items.append(pane.layout)          # the plot with its widgets (sliders of a HoloMap), if any
         if b.caption:
             items.append(pn.pane.HTML(f'<div style="max-width:1000px;font:14px/1.45 system-ui,sans-serif;'
@@ -269,29 +276,41 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
 _WORKER_READY = False
 
 
-def _worker_init():
+def _worker_init(single_blas_thread=False):
     global _WORKER_READY
     if _WORKER_READY:
         return
     import warnings
 
-    warnings.filterwarnings("ignore", message=".*Automatic fallback.*")
+    if single_blas_thread:
+        # several workers on few cores: multi-threaded BLAS on small matrices only thrashes
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
+
     import holoviews as hv
     import panel as pn  # noqa: F401
+    from bokeh.core.validation import silence
+    from bokeh.core.validation.warnings import FIXED_SIZING_MODE
+
+    # HoloViews sizes plots by frame_width/frame_height, which bokeh's validator reports as a fixed
+    # sizing mode without width and height: harmless, and one log line per plot
+    silence(FIXED_SIZING_MODE, True)
+    warnings.filterwarnings("ignore", category=UserWarning, module="holoviews")
 
     hv.extension("bokeh", "plotly", logo=False)
     hv.renderer("bokeh").theme = None
     _WORKER_READY = True
 
 
-def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug):
+def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug, parallel=False):
     """Build one page in a worker; returns a :class:`PageResult` (never raises)."""
     from ._registry import portraits
     from ._thumb import svg_thumbnail
 
     t0 = time.perf_counter()
     try:
-        _worker_init()
+        _worker_init(single_blas_thread=parallel)
         allp = {p.slug: p for p in portraits()}
         p = allp[slug]
         key = cache_key(p, common, context)
@@ -307,10 +326,12 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug)
         t1 = time.perf_counter()
         data = p.compute()
         blocks = p.draw(data)
+        if any(b.backend == "plotly" for b in blocks) and not p.plotly:
+            raise ValueError(f"portrait {slug}: a block uses the plotly backend; declare Portrait(..., plotly=True)")
         t2 = time.perf_counter()
         page, nplots = render_page_html(p, blocks, prev=allp.get(prev_slug), nxt=allp.get(next_slug),
                                         compute_seconds=t2 - t1)
-        thumb = svg_thumbnail(blocks[p.thumbnail_block].obj, uid=slug)
+        thumb = svg_thumbnail(blocks[p.thumbnail_block].obj, uid=slug, panel=p.thumbnail_panel)
         t3 = time.perf_counter()
         _atomic_write(target, page.encode("utf-8"))
         res = PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, compute_seconds=t2 - t1,
@@ -424,14 +445,18 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
         cache_dir = None
     jobs = max(1, min(int(jobs or os.cpu_count() or 1), len(ports)))
     common = _common_digest()
-    order = sorted(range(len(ports)), key=lambda i: -ports[i].cost)
+    # Pages with plotly blocks go last: once a process has rendered a plotly figure, Panel bundles plotly.js
+    # (4.6 MB) into every page it saves afterwards. The pool hands out tasks in submission order, so no
+    # worker renders a bokeh-only page after a plotly one. Within each group, expensive pages first.
+    order = sorted(range(len(ports)), key=lambda i: (ports[i].plotly, -ports[i].cost))
     tasks = []
     for i in order:
         p = ports[i]
         prev = ports[i - 1] if i > 0 else None
         nxt = ports[i + 1] if i + 1 < len(ports) else None
         context = json.dumps([prev and (prev.slug, prev.title), nxt and (nxt.slug, nxt.title)])
-        tasks.append((p.slug, os.fspath(out), cache_dir, common, context, prev and prev.slug, nxt and nxt.slug))
+        tasks.append((p.slug, os.fspath(out), cache_dir, common, context, prev and prev.slug, nxt and nxt.slug,
+                      jobs > 1))
     results = {}
     log(f"dlnsys gallery: building {len(ports)} portrait(s) into {out} with {jobs} worker(s)"
         + (f", cache {cache_dir}" if cache_dir else ", no cache"))

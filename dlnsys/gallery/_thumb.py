@@ -44,23 +44,25 @@ def _color(value, k):
     return _DEFAULT[k % len(_DEFAULT)]
 
 
-def _first(obj):
-    """The first plottable frame of a Layout / HoloMap / GridSpace / Overlay tree."""
+def _first(obj, panel=0):
+    """The ``panel``-th item of a Layout (then the first of any nested one), or the last frame of a HoloMap."""
     import holoviews as hv
 
     while True:
         if isinstance(obj, (hv.Layout, hv.NdLayout, hv.GridSpace)):
-            obj = list(obj.values())[0]
+            items = list(obj.values())
+            obj = items[min(panel, len(items) - 1)]
+            panel = 0
         elif isinstance(obj, (hv.HoloMap,)):
             obj = obj.last
         else:
             return obj
 
 
-def _elements(obj):
+def _elements(obj, panel=0):
     import holoviews as hv
 
-    obj = _first(obj)
+    obj = _first(obj, panel)
     if isinstance(obj, (hv.Overlay, hv.NdOverlay)):
         out = []
         for el in obj.values():
@@ -78,12 +80,17 @@ def _rotate(P):
 
 
 def _thin(a, m=240):
+    """At most about ``m`` rows of ``a``, keeping every NaN row (the breaks between joined curves)."""
     if len(a) <= m:
         return a
-    return a[np.unique(np.linspace(0, len(a) - 1, m).round().astype(int))]
+    keep = np.zeros(len(a), bool)
+    keep[np.unique(np.linspace(0, len(a) - 1, m).round().astype(int))] = True
+    if a.ndim == 2:
+        keep |= ~np.all(np.isfinite(a), axis=1)
+    return a[keep]
 
 
-def _collect(obj):
+def _collect(obj, panel=0):
     """Primitives ``(kind, points (N, 2), colour, width)`` in data coordinates; kind in
     {'line', 'dot', 'cell'}; and the log flags of the axes."""
     import holoviews as hv
@@ -91,7 +98,7 @@ def _collect(obj):
     prims = []
     logx = logy = False
     k = 0
-    for el in _elements(obj):
+    for el in _elements(obj, panel):
         three_d = isinstance(el, (hv.Path3D, hv.Scatter3D, hv.Surface, hv.TriSurface))
         backend = "plotly" if three_d else "bokeh"
         st = _style(el, backend)
@@ -166,9 +173,10 @@ def _ramp(v):
     return _RAMP[int(round(v))]
 
 
-def svg_thumbnail(obj, width=260, height=170, pad=8, uid="t") -> str:
-    """An ``<svg>`` element (a string) previewing ``obj`` (a HoloViews object)."""
-    prims, logx, logy = _collect(obj)
+def svg_thumbnail(obj, width=260, height=170, pad=8, uid="t", panel=0) -> str:
+    """An ``<svg>`` element (a string) previewing ``obj`` (a HoloViews object; ``panel``: which item of a
+    Layout)."""
+    prims, logx, logy = _collect(obj, panel)
 
     def tf(xy):
         xy = np.array(xy, float)
@@ -225,9 +233,9 @@ def svg_thumbnail(obj, width=260, height=170, pad=8, uid="t") -> str:
                     c = cmap[int(round(v)) % len(cmap)]
                 else:
                     c = _ramp((v - lo) / ((hi - lo) or 1.0))
-                # Image rows run from the top (t) downwards
-                X0, Y0 = px(np.array([[l + j * cw, t - (i + 1) * ch]]))[0]
-                X1, Y1 = px(np.array([[l + (j + 1) * cw, t - i * ch]]))[0]
+                # dimension_values(2, flat=False) returns the rows bottom-up (row 0 at y = b)
+                X0, Y0 = px(np.array([[l + j * cw, b + i * ch]]))[0]
+                X1, Y1 = px(np.array([[l + (j + 1) * cw, b + (i + 1) * ch]]))[0]
                 out.append(f'<rect x="{X0:.1f}" y="{Y1:.1f}" width="{X1 - X0 + 0.6:.1f}" '
                            f'height="{Y0 - Y1 + 0.6:.1f}" fill="{html.escape(c)}" fill-opacity="0.75"/>')
     for kind, p, col, w in prims:

@@ -61,7 +61,7 @@ def draw(data):
 
     def graph(zoom):
         sel = np.abs(z) <= (0.55 if zoom else 10)
-        els = [hv.HLine(0).opts(color="#999", line_width=1)]
+        els = []
         for k, (h, g) in enumerate(graphs.items()):
             els.append(hv.Curve((z[sel], g["f"][sel]), zd, fd, label=f"h = {h}").opts(
                 color=viz.PALETTE[k], line_width=2.5))
@@ -71,25 +71,30 @@ def draw(data):
                 if not zoom or abs(ze) < 0.55:
                     pts.setdefault(kind, []).append((ze, 0.0))
         for kind, p in pts.items():
-            els.append(hv.Points(p, [zd, fd], label=kind).opts(color=colors[kind], size=11, line_color="black"))
+            els.append(hv.Points(p, [zd, fd], label=kind).opts(color=colors[kind], size=15 if kind == "unstable" else 10,
+                                                                line_color="black"))
+        els.append(hv.HLine(0).opts(color="#999", line_width=1))
         title = ("(a) lower: zoom on the plateau around z = 0" if zoom
                  else "(a) ż = zʰ⁻¹(σ − zʰ), σ = 1 (eq. 61)")
-        return hv.Overlay(els).opts(title=title, width=560, height=400, legend_position="bottom_right",
-                                    ylim=(-0.025, 0.025) if zoom else (-1.6, 1.6), show_grid=True)
+        return hv.Overlay(els).opts(title=title, frame_width=420, frame_height=330, legend_position="right",
+                                    ylim=(-0.025, 0.025) if zoom else (-1.6, 1.6), show_grid=True,
+                                    fontsize={"legend": 9})
 
     def learning(name, title):
         r = data["runs"][name]
         els = []
         for j in range(r["z"].shape[1]):
             c = viz.PALETTE[j]
-            target = data["net_sigma"][j] ** (1.0 / data["h"])
-            els.append(hv.HLine(target).opts(color=c, line_dash="dotted", line_width=1))
-            els.append(hv.Curve((r["t"], r["z"][:, j]), viz.dim("t", "t"), viz.dim("s", "sⱼ(t)"),
+            els.append(hv.Curve((r["t"], r["z"][:, j]), viz.dim("t", "t"), viz.dim("s", "singular values sⱼ(t)"),
                                 label=f"s{'₁₂₃'[j]}, σ{'₁₂₃'[j]} = {data['net_sigma'][j]:g}").opts(color=c, line_width=2.5))
-            els.append(hv.Scatter((r["t_reduced"], r["z_reduced"][:, j]), viz.dim("t", "t"), viz.dim("s", "sⱼ(t)"),
-                                  label="(61) integrated" if j == 0 else "").opts(color=c, size=4, marker="x"))
-        return hv.Overlay(els).opts(title=title, width=560, height=400, legend_position="bottom_right",
-                                    show_grid=True, ylim=(0, 1.45))
+            els.append(hv.Scatter((r["t_reduced"], r["z_reduced"][:, j]), viz.dim("t", "t"),
+                                  viz.dim("s", "singular values sⱼ(t)"),
+                                  label="(61) integrated" if j == 0 else "").opts(color=c, size=5, marker="x"))
+        for j in range(r["z"].shape[1]):
+            els.append(hv.HLine(data["net_sigma"][j] ** (1.0 / data["h"])).opts(
+                color=viz.PALETTE[j], line_dash="dotted", line_width=1))
+        return hv.Overlay(els).opts(title=title, frame_width=420, frame_height=330, legend_position="bottom_right",
+                                    show_grid=True, ylim=(0, 1.45), fontsize={"legend": 9})
 
     layout = (graph(False)
               + learning("equal", "(b) upper: s₁(0) = s₂(0) = s₃(0) = 0.1, sequential")
@@ -97,12 +102,12 @@ def draw(data):
               + learning("unequal", "(b) lower: s(0) = (0.05, 0.12, 0.3), not sequential")).cols(2)
     return [Block(layout.opts(shared_axes=False),
                   caption="(a) Graph of the scalar equation (61) for σ = 1 and depths h = 2..6: green dots are the "
-                          "stable points σ^{1/h} (and −σ^{1/h} for even h), the origin is unstable (for odd h it "
+                          "stable points σ^(1/h) (and −σ^(1/h) for even h), the origin is unstable (for odd h it "
                           "attracts from the left only). The lower panel zooms on the nearly, but not exactly, flat "
                           "plateau around z = 0 that grows with h. (b) The full gradient flow of the network "
                           "dims (3, 3, 3, 3, 3), σ = (3, 2, 1), started on 0-balanced diagonal states: every layer "
                           "has the singular values sⱼ(t) = zⱼ(t) (lines); crosses are (61) integrated on its own. "
-                          "Dotted: the limits σⱼ^{1/4}.")]
+                          "Dotted: the limits σⱼ^(1/4).")]
 
 
 PORTRAITS = [

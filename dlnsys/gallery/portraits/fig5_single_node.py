@@ -93,23 +93,30 @@ def draw(data):
                                 label="global minima (𝓛 = 0)", color=viz.COLORS["minimum"], width=8)
     saddle = hv.Scatter3D([(0.0, 0.0, 0.5 * SIGMA ** 2)], kdims=["w1", "w2", "L"], label="saddle (plateau 𝓛 = σ²/2)").opts(
         color=viz.COLORS["saddle"], size=8, backend="plotly")
-    landscape = (surf * minima * saddle).opts(hv.opts.Overlay(width=820, height=520, backend="plotly",
+    landscape = (surf * minima * saddle).opts(hv.opts.Overlay(width=900, height=520, backend="plotly",
+                                                              hooks=[viz.plotly_legend],
                                                               title="(b) Loss landscape 𝓛(w) = ½(σ − w₁w₂)²"))
 
-    # (c) sliders over sigma and the leaf constant c
+    # (c) sliders over sigma and the leaf constant c (every frame has the same layers, see viz.holomap)
     frames = {}
     for (sigma, c), fr in data["frames"].items():
-        states = np.array([s for s, _, _ in fr["equilibria"]])
-        kinds = [k for _, k, _ in fr["equilibria"]]
+        minima = np.array([s for s, k, _ in fr["equilibria"] if k == "global minimum"])
+        saddles = np.array([s for s, k, _ in fr["equilibria"] if k != "global minimum"]).reshape(-1, 2)
         lam = [float(ev[-1]) for s, k, ev in fr["equilibria"] if k == "global minimum"]
-        we = [s for s, k, _ in fr["equilibria"] if k == "global minimum" and s[0] > 0][0]
+        we = minima[minima[:, 0] > 0][0]
         paths = [fr["paths"][:, b, :] for b in range(fr["paths"].shape[1])]
+        kd = [viz.dim("w1", "w₁"), viz.dim("w2", "w₂")]
         frames[(sigma, c)] = (
-            viz.hyperbola_paths(_hyperbolas(np, c=c), f"leaf w₁² − w₂² = {c:g}", "#555", width=2.5)
+            viz.hyperbola_paths(_hyperbolas(np, c=c), "leaf w₁² − w₂² = c", "#555", width=2.5)
             * viz.hyperbola_paths(_hyperbolas(np, sigma=sigma), "minima w₁w₂ = σ", viz.COLORS["minima_set"], width=2,
                                   dash="dashed")
             * viz.curve_paths(paths, label="trajectories on the leaf", color=viz.COLORS["trajectory"], line_width=2)
-            * viz.equilibrium_points(states, kinds, size=13)
+            * hv.Points(fr["paths"][0], kd, label="their starts").opts(color="white", line_color=viz.COLORS["trajectory"],
+                                                                       size=8)
+            * hv.Points(minima, kd, label="equilibria (64) on the leaf (global minima)").opts(
+                color=viz.COLORS["minimum"], size=13, line_color="black")
+            * hv.Points(saddles, kd, label="saddle (on the leaf c = 0 only)").opts(
+                color=viz.COLORS["saddle"], size=13, line_color="black")
         ).relabel(f"(c) σ = {sigma:g}, c = {c:g}: (64) gives w_e = ({we[0]:.3f}, {we[1]:.3f}), "
                   f"leaf eigenvalue {lam[0]:.3f}")
     hmap = viz.holomap(frames, [viz.dim("sigma", "σ"), viz.dim("c", "leaf constant c")], frame_width=560,
@@ -153,5 +160,5 @@ PORTRAITS = [
             "half-lines w₁ = w₂ are heteroclinic orbits from the saddle to ±√σ(1, 1). Both are computed by "
             "<code>dlnsys.separatrices.separatrices</code> from the leaf-restricted eigendirections of the saddle, "
             "not drawn by hand. Panel (b) is Fig. 5(b): the loss landscape with its plateau around the origin.</p>"),
-        compute=compute, draw=draw, cost=3.0),
+        compute=compute, draw=draw, cost=3.0, plotly=True),
 ]

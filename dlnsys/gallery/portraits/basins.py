@@ -1,0 +1,112 @@
+"""Beyond the paper: basins of attraction of (62) and (65)."""
+from __future__ import annotations
+
+from .._registry import Block, Portrait
+
+N62 = 121
+N65 = 49
+W3_SLICES = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
+
+
+def compute_62():
+    import numpy as np
+
+    from dlnsys import Network
+    from dlnsys.separatrices import basins, separatrices
+
+    net = Network((1, 1, 1), sigma=[1.0])
+    g = np.linspace(-2.0, 2.0, N62)
+    W1, W2 = np.meshgrid(g, g)                      # row-major from w2 = -2
+    result = basins(net, np.column_stack([W1.ravel(), W2.ravel()]))
+    seps = separatrices(net, np.zeros(2), bound=3.0)
+    return dict(result=result, seps=seps, shape=W1.shape, net=net)
+
+
+def compute_65():
+    import numpy as np
+
+    from dlnsys import Network
+    from dlnsys.separatrices import basins
+
+    net = Network((1, 1, 1, 1), sigma=[1.0])
+    g = np.linspace(-2.0, 2.0, N65)
+    W1, W2 = np.meshgrid(g, g)
+    slices = {}
+    for w3 in W3_SLICES:
+        X0 = np.column_stack([W1.ravel(), W2.ravel(), np.full(W1.size, w3)])
+        slices[w3] = basins(net, X0)              # the class of the equilibrium each point converges to
+    return dict(slices=slices, shape=W1.shape)
+
+
+def draw_62(data):
+    import holoviews as hv
+
+    from dlnsys import viz
+
+    lim = (-2.0, 2.0)
+    image, classes = viz.basin_image(data["result"], data["shape"], lim, lim,
+                                     order=["{1} (+,+)", "{1} (-,-)", "{} (0,0)"],
+                                     colors=["#9ecae1", "#fdae6b", "#d62728"])
+    plot = (image * viz.separatrix_paths(data["seps"])
+            * viz.phase_vector_field(data["net"], lim, lim, n=17)).opts(
+        hv.opts.Overlay(frame_width=560, frame_height=560, xlim=lim, ylim=lim, legend_position="right",
+                        title="Basins of (62), σ = 1: where each initial condition converges"))
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(data["result"].counts.items()))
+    return [Block(plot, caption=f"Limit classes on a {N62}×{N62} grid (signature and sign pattern of the limit): "
+                                f"{counts}. The boundary between the two basins is the separatrix w₁ = −w₂ (blue, from "
+                                f"dlnsys.separatrices.separatrices); grid points exactly on it converge to the saddle.")]
+
+
+def draw_65(data):
+    from dlnsys import viz
+
+    lim = (-2.0, 2.0)
+    minima = ["{1} (+,+,+)", "{1} (+,-,-)", "{1} (-,+,-)", "{1} (-,-,+)"]
+    other = "saddles: signature ∅, two weights zero"
+
+    def group(label):          # the four minima classes, and every saddle class (measure zero) as one
+        return label if label in minima else other
+
+    colors = ["#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#d62728"]
+    frames = {}
+    for w3, result in data["slices"].items():
+        image, _ = viz.basin_image(result, data["shape"], lim, lim, order=minima + [other], colors=colors,
+                                   group=group)
+        frames[w3] = image.relabel(f"plane w₃ = {w3:g}")
+    hmap = viz.holomap(frames, [viz.dim("w3", "w₃ (slice)")], frame_width=520, frame_height=520, xlim=lim, ylim=lim,
+                       legend_position="right", title="Basins of (65), σ = 1, in the {label}")
+    return [Block(hmap, caption="Move the slider through the planes w₃ = const. Colours: the sign pattern of the "
+                                "minimum w₁w₂w₃ = σ reached (four patterns with positive product); red: points that "
+                                "end on a saddle (two zero weights), a set of measure zero hit by the grid where the "
+                                "plane meets the stable sets of the coordinate axes.")]
+
+
+PORTRAITS = [
+    Portrait(
+        slug="basins-62",
+        section="beyond",
+        title="Basins of attraction of (62)",
+        description="Which minimum each initial condition of the single-hidden-node flow reaches, with the separatrix.",
+        paper="Section 6.2.1, eqs. (62)–(64), Fig. 5",
+        caption=(
+            "<p><code>dlnsys.separatrices.basins(net, X0)</code> integrates a whole grid of initial conditions as "
+            "one batch and classifies each limit by its signature and sign pattern. For (62) the basins of the "
+            "two branches of minima, w₁, w₂ &gt; 0 and w₁, w₂ &lt; 0, are the half-planes w₁ + w₂ &gt; 0 and "
+            "w₁ + w₂ &lt; 0 (the sign of w₁ + w₂ is preserved by the flow); within each, the leaf w₁² − w₂² = c "
+            "selects the limit point (64). The boundary is the stable manifold of the saddle.</p>"),
+        compute=compute_62, draw=draw_62, cost=1.0),
+    Portrait(
+        slug="basins-65",
+        section="beyond",
+        title="Basins of attraction of (65), slice by slice",
+        description="Basins of the four sheets of minima of the two-hidden-layer chain in planes w₃ = const, with a "
+                    "slider.",
+        paper="Section 6.2.2, eq. (65), Fig. 6",
+        caption=(
+            "<p>The chain with three weights has four sheets of global minima w₁w₂w₃ = σ, one per sign pattern with "
+            "positive product. <code>dlnsys.separatrices.basins</code> classifies the limit of every point of a "
+            f"{N65}×{N65} grid in each plane w₃ = const; the slider moves through the planes. The basin boundaries "
+            "are the stable manifolds of the saddle sets (the coordinate axes), which, unlike (62), are not "
+            "planes.</p>"),
+        compute=compute_65, draw=draw_65, cost=2.5),
+]

@@ -1,0 +1,66 @@
+"""Beyond the paper: the network as a graph, with its edge weights along a trajectory."""
+from __future__ import annotations
+
+from .._registry import Block, Portrait
+
+
+def compute():
+    import numpy as np
+
+    from dlnsys import Network, init
+    from dlnsys.separatrices import itinerary
+    from dlnsys.simulate import simulate
+
+    net = Network((5, 4, 4, 3), sigma=[3.0, 2.0, 1.0])        # h = 3, 48 weights
+    traj = simulate(net, init.gaussian(net, 0.05, seed=1), 150.0, until_loss=1e-10)
+    times = np.unique(np.concatenate([[0.0], np.geomspace(1.0, traj.t_final, 23)]))
+    states = np.array([np.interp(times, traj.t, traj.x[:, k]) for k in range(net.n_params)]).T
+    graph = net.to_networkx(states[-1])                     # networkx DiGraph: nodes (layer, index), edge weights
+    return dict(net=net, traj=traj, times=times, states=states, itinerary=itinerary(net, traj),
+                n_nodes=graph.number_of_nodes(), n_edges=graph.number_of_edges())
+
+
+def draw(data):
+    import holoviews as hv
+    import numpy as np
+
+    from dlnsys import viz
+
+    net, traj = data["net"], data["traj"]
+    vmax = float(np.max(np.abs(data["states"])))
+    graphs = {}
+    for t, x in zip(data["times"], data["states"]):
+        graphs[float(round(t, 3))] = viz.network_graph(net, x, vmax=vmax).relabel(
+            f"weights at t = {t:.3g}, 𝓛 = {net.loss(x):.4g}")
+    g = viz.holomap(graphs, [viz.dim("time", "time t")], title="{label}", frame_width=620, frame_height=420)
+    shown = data["times"][data["times"] >= 0.5]
+    loss = (viz.loss_curve(traj, tmin=0.5) * viz.plateau_marks(data["itinerary"], "loss", logy=True, tmin=0.5)
+            * hv.Scatter((shown, [net.loss(x) for t, x in zip(data["times"], data["states"]) if t >= 0.5]),
+                         viz.dim("t", "t"), viz.dim("L", "𝓛"), label="times on the slider").opts(
+                color="#d62728", size=6)).opts(
+        frame_width=620, frame_height=260, logx=True, logy=True, show_grid=True, legend_position="bottom_left",
+        title="loss 𝓛(t) and the saddles visited (dlnsys.separatrices.itinerary)")
+    return [Block(g, caption="Move the slider: nodes are the units of each layer (inputs on the left, outputs on the "
+                             "right); each edge is a weight, red positive, blue negative, width ∝ |weight|. As the "
+                             "plateaus are left one by one, one more path of strong weights appears through the "
+                             "network: the network learns one singular value (one mode) at a time."),
+            Block(loss)]
+
+
+PORTRAITS = [
+    Portrait(
+        slug="network-graph",
+        section="beyond",
+        title="The network as a graph along a trajectory",
+        description="The weights of a 5-4-4-3 network as a layered graph (networkx), with a time slider over a "
+                    "sequential-learning run.",
+        paper="Section 2 (adjacency matrix A, eq. (10)) and Section 6.1",
+        caption=(
+            "<p>The paper views the network as a directed graph with adjacency matrix A = blk₁(W₁, ..., W_h) "
+            "(eq. (10)). <code>Network.to_networkx(x)</code> exports a state as a networkx DiGraph whose nodes "
+            "are (layer, unit) and whose edges carry the weights. The run (<code>dlnsys.simulate</code> from a small "
+            "Gaussian initialization of the network dims (5, 4, 4, 3), σ = (3, 2, 1)) visits the saddles "
+            "S = ∅, {1}, {1, 2} (<code>dlnsys.separatrices.itinerary</code>) before the global minimum; the "
+            "slider shows the weights at 24 times.</p>"),
+        compute=compute, draw=draw, cost=1.0),
+]
