@@ -374,7 +374,7 @@ def plateau_marks(itin, y="loss", logy=False, span_alpha=0.10, tmin=None):
         if logy:
             yy = max(yy, 1e-9)
         text = " S = " + label_of_signature(p.signature) + " "
-        if p.t_exit is None and k > 0:
+        if p.t_exit is None:                 # the trajectory ends on this plateau: label at the end
             right.append((itin.t_end, yy, text))
         else:
             left.append((max(p.t_enter, t0), yy, text))

@@ -384,9 +384,10 @@ def _requests(drv):
 
 
 def _outside(urls, base):
-    """The URLs that leave this machine (anything but localhost, data:, blob: and about:)."""
+    """The URLs that leave this machine: anything but localhost, ``data:``, ``blob:``, ``about:`` and the
+    browser's own ``chrome:`` pages (its start page may still be loading when the first page opens)."""
     local = re.compile(r"(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
-    return [u[:160] for u in urls if not (u.startswith(("data:", "blob:", "about:")) or local.match(u))]
+    return [u[:160] for u in urls if not (u.startswith(("data:", "blob:", "about:", "chrome:")) or local.match(u))]
 
 
 def _load(drv, url, needs_plot=True, timeout=60):

@@ -83,12 +83,33 @@ class Portrait:
         return self.compute.__module__
 
     def source(self, which="compute") -> str:
-        """The source code of ``compute`` or ``draw`` (dedented), as shown on the page."""
+        """The source code of ``compute`` or ``draw`` (dedented), as shown on the page, preceded by the
+        module-level constants (``NAME = value``) and helper functions of its module that it uses, so
+        that the recipe is complete."""
         fn = self.compute if which == "compute" else self.draw
-        return textwrap.dedent(inspect.getsource(fn))
+        glb = fn.__globals__
+        consts, helpers = [], []
+        for name in dict.fromkeys(_names(fn.__code__)):
+            value = glb.get(name)
+            if name.isupper() and isinstance(value, (int, float, str, tuple, list, dict)):
+                consts.append(f"{name} = {value!r}")
+            elif inspect.isfunction(value) and value.__module__ == fn.__module__ and value is not fn:
+                helpers.append(textwrap.dedent(inspect.getsource(value)))     # a helper of the same module
+        parts = ["\n".join(consts)] if consts else []
+        parts += helpers + [textwrap.dedent(inspect.getsource(fn))]
+        return "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
 
     def module_source(self) -> str:
         return inspect.getsource(importlib.import_module(self.module))
+
+
+def _names(code):
+    """Global names a function (and the functions and comprehensions nested in it) refers to."""
+    out = list(code.co_names)
+    for c in code.co_consts:
+        if inspect.iscode(c):
+            out += _names(c)
+    return out
 
 
 def portraits(only=None) -> list:

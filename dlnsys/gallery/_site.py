@@ -101,10 +101,11 @@ def _versions() -> dict:
 
 
 def _common_digest() -> str:
-    """Digest of what every page depends on: the dlnsys core modules (not the CLI or model emitters),
-    the drawing layer, the gallery machinery, and library versions."""
+    """Digest of what every page depends on: the dlnsys core modules and native sources (not the CLI or
+    the model emitters), the drawing layer, the gallery machinery, and library versions."""
     h = hashlib.sha256()
     files = sorted(_CORE.glob("*.py")) + sorted(_PKG.glob("*.py"))
+    files += sorted(f for f in _CORE.glob("_native/**/*") if f.is_file() and f.suffix in (".py", ".c", ".h"))
     for f in files:
         if f.name in ("cli.py", "demo.py"):
             continue
@@ -392,7 +393,7 @@ def _index_html(ports, results, report_seconds, jobs):
 <p class="intro">Gradient-flow dynamics of deep linear neural networks, computed with
 <code>dlnsys</code> and drawn with HoloViews. Each page names the equation or
 figure of the paper it reproduces and shows the dlnsys calls that produced it. Every page works
-offline (open the files directly or run <code>dlnsys gallery serve</code>); sliders are static.</p>
+offline (open the files directly or run <code>dlnsys gallery serve</code>); the sliders are embedded in the pages, no server is needed.</p>
 {''.join(parts)}
 <footer>{n_ok} of {len(ports)} portraits built in {report_seconds:.1f} s ({jobs} worker(s)) with dlnsys {v['dlnsys']},
 HoloViews {v['holoviews']}, Bokeh {v['bokeh']}, Panel {v['panel']}, Plotly {v['plotly']}, Python {v['python']}.</footer>
@@ -436,6 +437,7 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
+    _require_plotting()
     ports = portraits(only)
     out = _prepare_out(out)
     if cache:
@@ -471,9 +473,12 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
         if ctx.get_start_method() == "fork":
             _preload()
         with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futs = [pool.submit(_build_page, *t) for t in tasks]
+            futs = {pool.submit(_build_page, *t): t[0] for t in tasks}
             for f in cf.as_completed(futs):
-                r = f.result()
+                try:
+                    r = f.result()
+                except Exception as e:        # a worker died (e.g. killed): report the page, keep the others
+                    r = PageResult(slug=futs[f], ok=False, seconds=0.0, error=f"{type(e).__name__}: {e}")
                 results[r.slug] = r
                 _log_page(log, r)
     ordered = [results[p.slug] for p in ports]
@@ -488,6 +493,15 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
                           "paper": p.paper} for p in ports]
     (out / _MARKER).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return report
+
+
+def _require_plotting():
+    import importlib.util
+
+    missing = [m for m in ("holoviews", "bokeh", "panel", "plotly") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"the gallery needs {', '.join(missing)}: install the 'gallery' extra, "
+                         "pip install 'dlnsys[gallery]'")
 
 
 def _preload():

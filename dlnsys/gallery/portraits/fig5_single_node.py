@@ -41,23 +41,22 @@ def compute():
     return dict(net=net, ring=ring, seps=seps, leaves=leaves, frames=frames)
 
 
-def _hyperbolas(np, c=None, sigma=None, box=BOX, n=400):
-    """Branches of w1^2 - w2^2 = c (leaf) or w1 w2 = sigma (minima set), clipped to the box."""
-    out = []
+def _hyperbolas(c=None, sigma=None, box=BOX, n=400):
+    """Branches of w1^2 - w2^2 = c (a leaf) or of w1 w2 = sigma (the minima), clipped to the box."""
+    import numpy as np
+
     if sigma is not None:
-        w1 = np.concatenate([np.linspace(sigma / box, box, n)])
-        out += [np.column_stack([w1, sigma / w1]), np.column_stack([-w1, -sigma / w1])]
-        return out
+        w1 = np.linspace(sigma / box, box, n)
+        return [np.column_stack([w1, sigma / w1]), np.column_stack([-w1, -sigma / w1])]
     t = np.linspace(-3.0, 3.0, n)
+    r = np.sqrt(abs(c))
     if c > 0:
-        r = np.sqrt(c)
-        out += [np.column_stack([r * np.cosh(t), r * np.sinh(t)]), np.column_stack([-r * np.cosh(t), r * np.sinh(t)])]
+        out = [np.column_stack([r * np.cosh(t), r * np.sinh(t)]), np.column_stack([-r * np.cosh(t), r * np.sinh(t)])]
     elif c < 0:
-        r = np.sqrt(-c)
-        out += [np.column_stack([r * np.sinh(t), r * np.cosh(t)]), np.column_stack([r * np.sinh(t), -r * np.cosh(t)])]
+        out = [np.column_stack([r * np.sinh(t), r * np.cosh(t)]), np.column_stack([r * np.sinh(t), -r * np.cosh(t)])]
     else:
         s = np.linspace(-box, box, 2)
-        out += [np.column_stack([s, s]), np.column_stack([s, -s])]
+        out = [np.column_stack([s, s]), np.column_stack([s, -s])]
     return [p[np.all(np.abs(p) <= box * 1.05, axis=1)] for p in out]
 
 
@@ -68,12 +67,12 @@ def draw(data):
     from dlnsys import viz
 
     net, lim = data["net"], (-BOX, BOX)
-    leaves = [p for c in data["leaves"] if c != 0 for p in _hyperbolas(np, c=c)]
+    leaves = [p for c in data["leaves"] if c != 0 for p in _hyperbolas(c=c)]
     eq = [(s, k) for c, lst in data["leaves"].items() for s, k, _ in lst]
     phase = (viz.phase_vector_field(net, lim, lim, n=23)
              * viz.hyperbola_paths(leaves, "leaves w₁² − w₂² = c (c = ±0.5, ±1.5, ±3)", "#777777",
                                    dash="dashed", width=1.4)
-             * viz.hyperbola_paths(_hyperbolas(np, sigma=SIGMA), "global minima w₁w₂ = σ", viz.COLORS["minima_set"],
+             * viz.hyperbola_paths(_hyperbolas(sigma=SIGMA), "global minima w₁w₂ = σ", viz.COLORS["minima_set"],
                                    width=3)
              * viz.trajectory_paths(data["ring"], label="trajectories of (62)", line_width=1.4, alpha=0.8)
              * viz.separatrix_paths(data["seps"])
@@ -107,8 +106,8 @@ def draw(data):
         paths = [fr["paths"][:, b, :] for b in range(fr["paths"].shape[1])]
         kd = [viz.dim("w1", "w₁"), viz.dim("w2", "w₂")]
         frames[(sigma, c)] = (
-            viz.hyperbola_paths(_hyperbolas(np, c=c), "leaf w₁² − w₂² = c", "#555", width=2.5)
-            * viz.hyperbola_paths(_hyperbolas(np, sigma=sigma), "minima w₁w₂ = σ", viz.COLORS["minima_set"], width=2,
+            viz.hyperbola_paths(_hyperbolas(c=c), "leaf w₁² − w₂² = c", "#555", width=2.5)
+            * viz.hyperbola_paths(_hyperbolas(sigma=sigma), "minima w₁w₂ = σ", viz.COLORS["minima_set"], width=2,
                                   dash="dashed")
             * viz.curve_paths(paths, label="trajectories on the leaf", color=viz.COLORS["trajectory"], line_width=2)
             * hv.Points(fr["paths"][0], kd, label="their starts").opts(color="white", line_color=viz.COLORS["trajectory"],
