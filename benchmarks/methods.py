@@ -25,7 +25,10 @@ Every runner takes ``(prob, ctx)`` and returns a dict: ``status`` ('ok', 'unavai
                       the Generator construction (for Dopri: the C build), ``times`` the
                       ``compute()`` calls (p2: all 1,000 initial conditions, ``gen.set(ics=...)``).
                       ``max_pts`` is sized to the run (Dopri: 1.5 x the DOP853 steps of the reference
-                      pass + the sample times; Vode: the output points + 10).
+                      pass + the sample times; Vode: those DOP853 steps, because PyDSTool also passes
+                      ``max_pts`` to scipy's vode as ``nsteps``, its limit of internal steps per output
+                      interval). The spec is emitted as is: no Jacobian above 64 weights, and Vode's
+                      default ``stiff=False`` (Adams).
 ``xppaut-cvode``      ``xppaut model.ode -silent`` on the ``.ode`` emitted by ``generate_xppaut`` with
                       ``meth=cvode``, the whole process (p2: 1,000 processes with ``-icfile``).
                       XPPAUT writes 8 significant digits, so its error column is limited to ~1e-8.
@@ -60,6 +63,26 @@ SLOW = {("p1-small", "pydstool-vode"), ("p1-large", "pydstool-vode"), ("p3-deep"
 DENSE_MAX = 3000
 #: Largest network emitted for PyDSTool / XPPAUT (spec text grows with the block products).
 EMIT_MAX = 2000
+
+
+def measured(cmd, **kw):
+    """``subprocess.run`` through ``/usr/bin/time -f %M`` when present: (proc, peak RSS in MB or None).
+
+    The tool's own peak (``/usr/bin/time`` is a small process, so the RSS Linux carries over
+    from a parent into ``ru_maxrss`` is negligible)."""
+    timer = "/usr/bin/time"
+    if not os.access(timer, os.X_OK):
+        return subprocess.run(cmd, **kw), None
+    proc = subprocess.run([timer, "-f", "DLNSYS-MAXRSS-KB %M"] + list(cmd), **kw)
+    peak = None
+    lines = (proc.stderr or "").splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("DLNSYS-MAXRSS-KB"):
+            peak = int(lines[i].split()[1]) / 1024.0
+            del lines[i]
+            break
+    proc.stderr = "\n".join(lines)
+    return proc, peak
 
 
 def _net(prob):
@@ -212,6 +235,16 @@ def run_adjacency(prob, ctx):
 
     if prob.n_params > DENSE_MAX:
         method, jac_factory = "DOP853", None
+        # Hours at this size: estimate from one evaluation and the evaluations dlnsys's DOP853 run needed.
+        fun = fun_factory()
+        t0 = time.perf_counter()
+        fun(0.0, prob.x0)
+        one = time.perf_counter() - t0
+        need = ctx.get("known_nfev")
+        if need and one * need > ctx["budget"]:
+            return _result(status="timeout", reason=(
+                f"estimated {one * need / 3600:.1f} h: one adjacency-form evaluation takes {one:.2f} s and the "
+                f"same DOP853 run needs {need} evaluations (dlnsys row) > --timeout {ctx['budget']:.0f} s"))
     else:
         method, jac_factory = "LSODA", (lambda: (lambda t, y: flow.jacobian(net, y)))
     limit = threadpool_limits(1, user_api="blas") if prob.n_params <= 2000 else contextlib.nullcontext()
@@ -298,7 +331,7 @@ try:
             t_last = float(pts['t'][-1])
             finals.append([float(pts[v][-1]) for v in m.VARIABLES])
             stats = getattr(gen.diagnostics, 'outputStats', {}) or {}
-            if 'num_fcns' in stats:
+            if 'num_fcns' in stats and cfg['integrator'] != 'vode':   # Vode's counts output steps
                 nfev += int(stats['num_fcns'])
             if abs(t_last - cfg['t_final']) > 1e-9 * max(1.0, cfg['t_final']):
                 raise RuntimeError('stopped at t = %r (max_pts %d)' % (t_last, cfg['max_pts']))
@@ -345,11 +378,13 @@ def run_pydstool(prob, ctx, integrator):
     spec = network_spec(net, X0[0], name=name, conserved=False)
     dt = prob.t_final / 100.0
     n_out = int(round(prob.t_final / dt)) + 1
+    steps = ctx.get("dop853_steps") or 10000
     if integrator == "dopri":
-        steps = ctx.get("dop853_steps") or 10000
         max_pts = int(1.5 * steps) + n_out + 100
     else:
-        max_pts = n_out + 10
+        # PyDSTool passes max_pts to scipy's vode as nsteps, the most internal steps per output
+        # interval, as well as the number of stored points: the DOP853 step count bounds both.
+        max_pts = max(n_out + 10, steps)
     wd = Path(tempfile.mkdtemp(prefix="dlnsys-bench-pydstool-"))
     try:
         t_gen = time.perf_counter()
@@ -363,7 +398,7 @@ def run_pydstool(prob, ctx, integrator):
         (wd / "cfg.json").write_text(json.dumps(cfg))
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run([python, "driver.py", "cfg.json"], cwd=wd, capture_output=True, text=True,
+            proc, peak = measured([python, "driver.py", "cfg.json"], cwd=wd, capture_output=True, text=True,
                                   timeout=ctx["budget"], stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return _result(status="timeout", reason=f"PyDSTool {integrator} ran longer than {ctx['budget']:.0f} s")
@@ -380,7 +415,8 @@ def run_pydstool(prob, ctx, integrator):
                              f"max_pts {max_pts}, no Jacobian in the spec" if spec.jacobian is None else
                              f"{'Dopri_ODEsystem (C)' if integrator == 'dopri' else 'Vode_ODEsystem'}, "
                              f"max_pts {max_pts}, analytic Jacobian in the spec",
-                       extra={"process_s": process_s, "script_generation_s": gen_s, "max_pts": max_pts})
+                       extra={"process_s": process_s, "script_generation_s": gen_s, "max_pts": max_pts,
+                              "tool_peak_rss_mb": peak})
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 
@@ -410,13 +446,20 @@ def run_xppaut(prob, ctx):
                 p.write_text("\n".join(repr(float(v)) for v in x0) + "\n")
                 ic_files.append(p.name)
 
-        def one(ic):
+        peaks = []
+
+        def one(ic, measure=False):
             cmd = [exe, "bench.ode", "-silent"] + (["-icfile", ic] if ic else [])
             out = wd / "out.dat"
             if out.exists():
                 out.unlink()
-            proc = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                  timeout=ctx["budget"])
+            if measure:
+                proc, peak = measured(cmd, cwd=wd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                      timeout=ctx["budget"])
+                peaks.append(peak)
+            else:
+                proc = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                      timeout=ctx["budget"])
             if not out.is_file():
                 raise RuntimeError(f"no output (exit {proc.returncode}): {proc.stdout[-300:]} {proc.stderr[-300:]}")
             last = out.read_text().strip().splitlines()[-1].split()
@@ -429,6 +472,7 @@ def run_xppaut(prob, ctx):
             return [one(ic) for ic in (ic_files or [None])]
 
         try:
+            one(ic_files[0] if ic_files else None, measure=True)      # untimed: the tool's peak memory
             times, finals = _repeat(run_all, ctx)
         except subprocess.TimeoutExpired:
             return _result(status="timeout", reason=f"xppaut ran longer than {ctx['budget']:.0f} s")
@@ -436,7 +480,7 @@ def run_xppaut(prob, ctx):
             return _result(status="failed", reason=str(exc))
         final = np.array(finals) if prob.is_ensemble else np.array(finals[0])
         n = len(ic_files) or 1
-        return _result(times=times, final=final, build_s=0.0,
+        return _result(times=times, final=final, build_s=0.0, extra={"tool_peak_rss_mb": peaks[0] if peaks else None},
                        notes=(f"whole process{'es' if n > 1 else ''} ({n}), meth=cvode, dt {dt:g}; 8 significant "
                               "digits in the output"))
     finally:

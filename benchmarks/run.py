@@ -68,11 +68,23 @@ PROCESS_METHOD = "dlnsys-process"
 
 
 # ------------------------------------------------------------------ child side
+def _vmhwm_mb():
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def child_main(cfg_path):
     cfg = json.loads(Path(cfg_path).read_text())
     prob = P.make_problem(cfg["problem"], quick=cfg["quick"])
     ctx = dict(repeats=cfg["repeats"], budget=cfg["budget"], quick=cfg["quick"],
-               dop853_steps=cfg.get("dop853_steps"), tracemalloc=cfg.get("tracemalloc", False))
+               dop853_steps=cfg.get("dop853_steps"), tracemalloc=cfg.get("tracemalloc", False),
+               known_nfev=cfg.get("known_nfev"))
     try:
         res = M.RUNNERS[cfg["method"]](prob, ctx)
     except Exception as exc:  # a crash of one method is a row, not the end of the benchmark
@@ -83,11 +95,12 @@ def child_main(cfg_path):
     if final is not None:
         np.save(cfg["final_path"], np.asarray(final, dtype=float))
         res["final_path"] = cfg["final_path"]
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    res["peak_rss_mb"] = max(self_kb, kids_kb) / 1024.0
-    res["peak_rss_self_mb"] = self_kb / 1024.0
-    res["peak_rss_tool_mb"] = kids_kb / 1024.0 if kids_kb else None
+    # VmHWM is this process's own high-water mark; ru_maxrss would include the parent's RSS,
+    # which Linux carries across fork and exec.
+    self_mb = _vmhwm_mb()
+    tool_mb = res.get("extra", {}).get("tool_peak_rss_mb")
+    res["peak_rss_self_mb"] = self_mb
+    res["peak_rss_mb"] = tool_mb if tool_mb is not None else self_mb
     Path(cfg["out"]).write_text(json.dumps(res, default=float))
     return 0
 
@@ -102,8 +115,9 @@ def _child_env(prob):
     return env
 
 
-def run_child(prob, method, args, ref, workdir):
+def run_child(prob, method, args, ref, workdir, known_nfev=None):
     cfg = dict(problem=prob.key, method=method, quick=args.quick, repeats=args.repeats, budget=float(args.timeout),
+               known_nfev=known_nfev,
                dop853_steps=ref.get("dop853_steps"), tracemalloc=prob.key.startswith("p3") and method == "dlnsys",
                out=str(workdir / f"{prob.key}-{method}.json"), final_path=str(workdir / f"{prob.key}-{method}.npy"))
     cfg_path = workdir / f"{prob.key}-{method}.cfg.json"
@@ -207,7 +221,9 @@ def build_rows(args, log):
                 elif method == PROCESS_METHOD:
                     res = run_process_rows(prob, args)
                 else:
-                    res = run_child(prob, method, args, ref, workdir)
+                    known = next((r.get("nfev") for r in rows if r["problem"] == key and r["method"] == "dlnsys"
+                                  and r.get("status") == "ok"), None)
+                    res = run_child(prob, method, args, ref, workdir, known)
                 final = res.pop("final", None)
                 times = res.get("times") or []
                 row.update(res)

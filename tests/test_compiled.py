@@ -85,6 +85,18 @@ def test_loss_matches_flow(arch):
 
 
 @needs_compiled
+def test_closures_keep_the_c_object_alive():
+    import gc
+    net = Network((11, 6, 6, 6, 6, 4), (7.0, 5.5, 4.0, 2.5))
+    fun = compiled.CompiledFlow(net).rhs_function()           # the CompiledFlow itself is dropped
+    jac = compiled.CompiledFlow(net).jacobian_function()
+    gc.collect()
+    x = init.gaussian(net, 0.3, seed=2)
+    assert _rel(fun(0.0, x), net.vector_field(x)) < 1e-12
+    assert _rel(jac(0.0, x), net.jacobian(x)) < 1e-12
+
+
+@needs_compiled
 def test_bad_input_is_refused():
     net = Network((3, 2), (2.0, 1.0))
     cf = compiled.CompiledFlow(net)
@@ -94,6 +106,9 @@ def test_bad_input_is_refused():
         cf.jacobian(np.zeros((2, 6)))
     with pytest.raises(ValueError, match="net"):
         compiled.CompiledFlow("not a network")
+    big = Network((64,) * 3, np.linspace(2.0, 1.0, 64))           # 8,192 weights > MAX_PARAMS
+    with pytest.raises(ValueError, match="net"):
+        compiled.solve(big, np.zeros(big.n_params), 1.0)
 
 
 def _reference(net, x0, T, t_eval=None):
