@@ -489,18 +489,10 @@ def _on_leaf_diagonal(net, c, rng, last, signs, scale):
 
 
 def _rank_bounds_check(net, mats):
-    """Necessary condition: C_i = W_i W_i^T - W_{i+1}^T W_{i+1} has at most rank(W_i) positive
-    and at most rank(W_{i+1}) negative eigenvalues."""
-    d = net.dims
-    for i, c in enumerate(mats):
-        ev = np.linalg.eigvalsh(c)
-        tol = 1e-12 * max(np.max(np.abs(ev), initial=0.0), 1e-300)
-        pos, neg = int(np.sum(ev > tol)), int(np.sum(ev < -tol))
-        pmax, nmax = min(d[i], d[i + 1]), min(d[i + 1], d[i + 2])
-        if pos > pmax or neg > nmax:
-            raise ValueError(
-                f"C[{i}]: C_{i + 1} has {pos} positive and {neg} negative eigenvalues, but W_{i + 1} W_{i + 1}^T "
-                f"has rank <= {pmax} and W_{i + 2}^T W_{i + 2} rank <= {nmax}: this leaf is empty")
+    """Refuse a leaf that the rank test of :func:`invariants.empty_leaf_reason` proves empty."""
+    found = invariants.empty_leaf_reason(net, mats)
+    if found is not None:
+        raise ValueError(f"C[{found[0]}]: {found[1]}")
 
 
 def _on_leaf_newton(net, mats, rng, x0, scale, tol, max_iter, restarts):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["conserved", "conservation_differential", "independent_conservation_laws",
-           "leaf_tangent_basis", "conserved_vector", "balancedness"]
+           "leaf_tangent_basis", "conserved_vector", "balancedness", "empty_leaf_reason"]
 
 
 def conserved(net, x):
@@ -104,3 +104,21 @@ def balancedness(net, x):
     if not Cs:
         return np.zeros(np.shape(x)[:-1])
     return np.max(np.stack([np.linalg.norm(C, axis=(-2, -1)) for C in Cs]), axis=0)
+
+
+def empty_leaf_reason(net, mats):
+    """``(i, reason)`` when the leaf ``{C(x) = mats}`` is provably empty, else None.
+
+    ``C_i = W_i W_i^T - W_{i+1}^T W_{i+1}`` has at most ``rank W_i <= min(d_{i-1}, d_i)`` positive and
+    at most ``rank W_{i+1} <= min(d_i, d_{i+1})`` negative eigenvalues (``i`` is 0-based here).
+    """
+    d = net.dims
+    for i, c in enumerate(mats):
+        ev = np.linalg.eigvalsh(c)
+        tol = 1e-12 * max(np.max(np.abs(ev), initial=0.0), 1e-300)
+        pos, neg = int(np.sum(ev > tol)), int(np.sum(ev < -tol))
+        pmax, nmax = min(d[i], d[i + 1]), min(d[i + 1], d[i + 2])
+        if pos > pmax or neg > nmax:
+            return i, (f"the leaf is empty: C_{i + 1} has {pos} positive and {neg} negative eigenvalues, but "
+                       f"W_{i + 1} W_{i + 1}^T has rank <= {pmax} and W_{i + 2}^T W_{i + 2} rank <= {nmax}")
+    return None

@@ -365,18 +365,9 @@ def _leaf_vector(net, mats):
 
 
 def _leaf_empty_reason(net, mats):
-    """Why the leaf is empty (None if the rank test passes): ``C_i`` has at most
-    ``min(d_{i-1}, d_i)`` positive and ``min(d_i, d_{i+1})`` negative eigenvalues."""
-    d = net.dims
-    for i, c in enumerate(mats):
-        ev = np.linalg.eigvalsh(c)
-        tol = 1e-12 * max(np.max(np.abs(ev), initial=0.0), 1e-300)
-        pos, neg = int(np.sum(ev > tol)), int(np.sum(ev < -tol))
-        pmax, nmax = min(d[i], d[i + 1]), min(d[i + 1], d[i + 2])
-        if pos > pmax or neg > nmax:
-            return (f"the leaf is empty: C_{i + 1} has {pos} positive and {neg} negative eigenvalues, but "
-                    f"W_{i + 1} W_{i + 1}^T has rank <= {pmax} and W_{i + 2}^T W_{i + 2} rank <= {nmax}")
-    return None
+    """Why the leaf is empty (None if the rank test of :func:`invariants.empty_leaf_reason` passes)."""
+    found = invariants.empty_leaf_reason(net, mats)
+    return None if found is None else found[1]
 
 
 def leaf_of(net, x):

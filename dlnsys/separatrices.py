@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 
 from . import flow, invariants
+from .simulate import true_runs
 from .leaves import (KIND_MINIMUM, KIND_NONSTRICT, KIND_STRICT, _fmt_sig, _fmt_signs, _ResultMixin,
                      _zero_tol, critical_value, signature_of)
 
@@ -539,17 +540,7 @@ def itinerary(net, trajectory=None, *, member=None, rate_tol=1e-3, loss_floor=No
     kappa = net.h * _natural_scale(net)
     thr = rate_tol * kappa
     flat = rho < thr
-    runs = []
-    k, n = 0, len(t)
-    while k < n:
-        if not flat[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and flat[j + 1]:
-            j += 1
-        runs.append([k, j])
-        k = j + 1
+    runs = [[k, j] for k, j in true_runs(flat)]
 
     def crossing(a, b):
         """Time in [t_a, t_b] where log rho crosses log thr (linear interpolation)."""
@@ -565,7 +556,7 @@ def itinerary(net, trajectory=None, *, member=None, rate_tol=1e-3, loss_floor=No
         i = a + int(np.argmin(rho[a:b + 1]))
         sig = signature_of(net, x[i], rtol=sig_rtol)
         t_in = float(t[0]) if a == 0 else crossing(a - 1, a)
-        t_out = None if b == n - 1 else crossing(b, b + 1)
+        t_out = None if b == len(t) - 1 else crossing(b, b + 1)
         if plateaus and plateaus[-1]["sig"] == sig:
             P = plateaus[-1]                       # merge with the previous run
             P["t_out"] = t_out

@@ -225,6 +225,15 @@ def _time_grid(t_eval, t_final):
 
 
 # ------------------------------------------------------------------ the result
+def true_runs(mask):
+    """``[(k, j), ...]``: the maximal runs ``mask[k..j]`` of True values (plateau detection)."""
+    m = np.asarray(mask, dtype=bool)
+    if m.size == 0:
+        return []
+    edges = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
+    return [(int(k), int(j) - 1) for k, j in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
+
+
 class Plateau(NamedTuple):
     """An interval of saved times on which the loss is nearly stationary (see :meth:`Trajectory.plateaus`)."""
     t_start: float
@@ -404,19 +413,10 @@ class Trajectory:
         rate = np.sum(f * f, axis=-1) / np.maximum(L, np.finfo(float).tiny)
         flat = (rate < rate_tol) & (L > min_loss)
         out = []
-        k = 0
-        n = len(L)
-        while k < n:
-            if not flat[k]:
-                k += 1
-                continue
-            j = k
-            while j + 1 < n and flat[j + 1]:
-                j += 1
+        for k, j in true_runs(flat):
             if self.t[j] - self.t[k] >= min_duration:
                 i = k + int(np.argmin(rate[k:j + 1]))
                 out.append(Plateau(float(self.t[k]), float(self.t[j]), float(L[i]), float(rate[i])))
-            k = j + 1
         return out
 
     # ------------------------------------------------------------ export
