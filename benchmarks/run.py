@@ -17,8 +17,8 @@ Methods (``benchmarks/methods.py``): dlnsys (``simulate`` with default options),
 compiled integrator explicitly), dlnsys-lsoda (``method="LSODA"``), dlnsys-adjacency (adjacency-form
 RHS (12)), scipy-plain (``solve_ivp`` LSODA, numpy RHS written the obvious way, no Jacobian),
 pydstool-vode, pydstool-dopri (the emitted script, Python 3.9; build time apart), xppaut-cvode
-(the emitted ``.ode``, whole process), rhs (time per right-hand side against the bare matrix
-products; p1-small and p3). Plus, for p1-small, "dlnsys process": ``python -c`` importing dlnsys and
+(the emitted ``.ode``, whole process), xppaut-cvode-tight (the same at tol / 100: matched accuracy,
+p1 only), rhs (time per right-hand side against the bare matrix products; p1-small and p3). Plus, for p1-small, "dlnsys process": ``python -c`` importing dlnsys and
 running the default ``simulate`` once, the whole process, the first time with an empty compiled-
 kernel cache (so its build column is the honest first-run compile time).
 
@@ -262,7 +262,7 @@ def print_table(rows, rhs_tables, out=sys.stdout):
               f"{fmt_err(r['error']):>8s} {fmt_time(r.get('build_s')):>8s} "
               f"{'-' if peak is None else f'{peak:.0f}':>8s}  {r.get('notes', '')}", file=out)
     for key, ex in rhs_tables.items():
-        print(f"\nright-hand side, {key}: floor (bare matrix products) {ex['floor_us']:.1f} us", file=out)
+        print(f"\nright-hand side, {key}: floor (bare matrix products, preallocated) {ex['floor_us']:.1f} us", file=out)
         for name, v in ex["rhs"].items():
             print(f"  {name:28s} {v['us']:10.1f} us   throughput {v['throughput_vs_floor']:.2f} x floor", file=out)
 
@@ -286,6 +286,9 @@ def targets(rows, rhs_tables):
             out["p1 dlnsys vs Dopri build + integration (>= 5)"] = (dop["median_s"] + (dop.get("build_s") or 0)) / t
         if xpp:
             out["p1 dlnsys vs XPPAUT whole process (>= 5)"] = xpp["median_s"] / t
+        tight = get("p1-small", "xppaut-cvode-tight")
+        if tight:
+            out["p1 dlnsys vs XPPAUT whole process, matched accuracy (tol / 100)"] = tight["median_s"] / t
     proc = get("p1-small", PROCESS_METHOD)
     if proc and xpp:
         out["p1 dlnsys whole process vs XPPAUT whole process (info)"] = xpp["median_s"] / proc["median_s"]

@@ -177,6 +177,8 @@ def _declare(lib):
         "dln_rhs_batch": (None, [vp, i, vp, vp]),
         "dln_jac": (None, [vp, vp, vp]),
         "dln_loss": (d, [vp, vp]),
+        "dln_loss_batch": (None, [vp, i, vp, vp]),
+        "dln_conserved_drift": (i, [vp, i, i, vp, vp]),
         "bdf_new": (vp, [vp, i, d, vp, d, d, d, d, d]),
         "bdf_free": (None, [vp]),
         "bdf_run": (i, [vp, i, vp, i, vp, vp, vp, i, vp]),
@@ -291,8 +293,26 @@ class CompiledFlow:
         x = self._state(x)
         if x.ndim == 1:
             return float(self._lib.dln_loss(self._handle, _ptr(x)))
-        flat = x.reshape(-1, self.n)
-        return np.array([self._lib.dln_loss(self._handle, _ptr(r)) for r in flat]).reshape(x.shape[:-1])
+        out = np.empty(x.shape[:-1])
+        self._lib.dln_loss_batch(self._handle, x.size // self.n, _ptr(x), _ptr(out))
+        return out
+
+    def conserved_drift(self, x):
+        """``(relative, absolute)`` drift of the conservation laws over the states ``x``.
+
+        ``x``: ``(n_t, n)`` or ``(n_t, batch, n)``, time first; each member is compared with its
+        own first state, entry by entry of ``C_i = W_i W_i^T - W_{i+1}^T W_{i+1}``; relative is
+        ``|C(t) - C(0)| / max(1, |C(0)|)``. The same numbers as
+        ``dlnsys.simulate``'s ``Trajectory.conserved_drift`` and ``conserved_drift_abs``.
+        """
+        x = self._state(x)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"x: expected (n_t, {self.n}) or (n_t, batch, {self.n}), got {x.shape}")
+        out = np.zeros(2)
+        members = 1 if x.ndim == 2 else x.shape[1]
+        if self._lib.dln_conserved_drift(self._handle, x.shape[0], members, _ptr(x), _ptr(out)):
+            raise MemoryError("dln_conserved_drift: out of memory")
+        return float(out[0]), float(out[1])
 
     def rhs_function(self, batch=None):
         """``fun(t, y)`` for ``solve_ivp`` (flat ``y`` of ``n`` or ``batch * n`` values).

@@ -66,16 +66,23 @@ def vector_field(net, x):
     h = len(Ws)
     S = _suffixes(Ws)
     R = net.Sigma - _product(Ws, S)          # R_k = Xi W_1^T ... W_k^T, shape d_y x d_k
-    blocks = []
+    # each block is written straight into its slice of the one output array (no concatenation:
+    # for wide layers a second copy of the output costs as much as a matrix product)
+    lead = R.shape[:-2]
+    f = np.empty(lead + (net.n_params,))
+    o, d = net.param_offsets, net.dims
     for k in range(h):
-        blocks.append(R if S[k] is None else _T(S[k]) @ R)
+        block = f[..., o[k]:o[k + 1]].reshape(lead + (d[k + 1], d[k]))    # a view: rows are contiguous
+        if S[k] is None:
+            block[...] = R
+        else:
+            np.matmul(_T(S[k]), R, out=block)
         if k + 1 < h:
             R = R @ _T(Ws[k])
-    f = _flatten(blocks)
     if net.gamma:
-        f = f - net.gamma * x
+        f -= net.gamma * x
     if net.mask is not None:
-        f = f * net.mask
+        f *= net.mask
     return f
 
 

@@ -19,13 +19,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._json import jsonable
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-
 from . import flow, invariants
+from ._json import jsonable
+
+if TYPE_CHECKING:      # imported on use below: scipy.sparse.linalg takes 0.4 s to import
+    from scipy.sparse.linalg import LinearOperator
 
 __all__ = ["Spectrum", "spectrum", "hessian_operator", "relative_gradient", "DENSE_MAX"]
 
@@ -101,7 +103,7 @@ def _natural_scale(net) -> float:
     return max(float(net.sigma[0]) ** (2.0 - 2.0 / net.h), net.gamma, 1e-300)
 
 
-def hessian_operator(net, x) -> LinearOperator:
+def hessian_operator(net, x) -> "LinearOperator":
     """The Hessian of the loss at x as a matrix-free ``scipy.sparse.linalg.LinearOperator``.
 
     Each product costs O(h) matrix products (``net.hvp``); the Hessian is never formed.
@@ -116,6 +118,8 @@ def hessian_operator(net, x) -> LinearOperator:
     >>> H @ np.array([1.0, 1.0])
     array([-2., -2.])
     """
+    from scipy.sparse.linalg import LinearOperator
+
     x = _single_state(net, x)
     n = net.n_params
     if net.mask is None:
@@ -223,6 +227,8 @@ def _lanczos(op, k_low, k_high, want_vectors, seed=0, notes=None):
     ``s ~ ||H||_2``, whose targeted eigenvalues have modulus between ``s`` and ``3 s``; the
     tolerance ``1e-13`` then bounds the absolute error by about ``4e-13 ||H||_2``.
     """
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
     m = op.shape[0]
     rng = np.random.default_rng(seed)
     v0 = rng.standard_normal(m)
@@ -383,6 +389,8 @@ def spectrum(net, x, *, on_leaf=False, k=None, which="both", method="auto", tol=
     else:
         Hop = hessian_operator(net, x)
         if B is not None:
+            from scipy.sparse.linalg import LinearOperator
+
             Hfull, Bm = Hop, B
             Hop = LinearOperator((dim, dim), dtype=float,
                                  matvec=lambda u: Bm.T @ (Hfull @ (Bm @ np.asarray(u).reshape(-1))))

@@ -85,6 +85,30 @@ def test_loss_matches_flow(arch):
 
 
 @needs_compiled
+def test_conserved_drift_matches_numpy(arch):
+    # random states (not a trajectory), so every law drifts: compare with conserved_vector
+    from dlnsys.invariants import conserved_vector
+    cf = compiled.CompiledFlow(arch)
+    for X in (init.gaussian(arch, 0.8, seed=7, n=6),                      # (n_t, n)
+              init.gaussian(arch, 0.8, seed=8, n=12).reshape(4, 3, -1)):  # (n_t, batch, n)
+        C = conserved_vector(arch, X)
+        d = np.abs(C - C[0])
+        if C.shape[-1] == 0:
+            assert cf.conserved_drift(X) == (0.0, 0.0)
+            continue
+        rel, ab = cf.conserved_drift(X)
+        assert ab > 0
+        assert rel == pytest.approx(float(np.max(d / np.maximum(1.0, np.abs(C[0])))), rel=1e-12)
+        assert ab == pytest.approx(float(np.max(d)), rel=1e-12)
+    X = init.gaussian(arch, 0.8, seed=9, n=3)
+    X[1, -1] = np.nan
+    if arch.h > 1:
+        assert all(np.isnan(v) for v in cf.conserved_drift(X))
+    with pytest.raises(ValueError, match="x"):
+        cf.conserved_drift(X[0])
+
+
+@needs_compiled
 def test_closures_keep_the_c_object_alive():
     import gc
     net = Network((11, 6, 6, 6, 6, 4), (7.0, 5.5, 4.0, 2.5))

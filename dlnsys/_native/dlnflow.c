@@ -7,7 +7,8 @@
  *   dln_net_new / dln_net_free   a network: dims, sigma, gamma, optional mask, workspaces
  *   dln_rhs, dln_rhs_batch       the block-form vector field (9)/(25), as dlnsys.flow.vector_field
  *   dln_jac                      its dense analytic Jacobian (= -Hessian, as dlnsys.flow.jacobian)
- *   dln_loss                     the loss (5)/(24)
+ *   dln_loss, dln_loss_batch     the loss (5)/(24)
+ *   dln_conserved_drift          drift of the conservation laws (Prop. 6) along a trajectory
  *   bdf_new / bdf_run / ...      a variable-order (1..5), variable-step BDF/NDF integrator with
  *                                Jacobian and LU reuse, for one state or a stack of B states that
  *                                share the steps (block-diagonal Newton; error norm = max over the
@@ -32,9 +33,10 @@
  *  - the Newton iteration stops on the SUNDIALS-style test (correction x estimated contraction
  *    rate, carried over between steps, below NEWTON_TOL / error constant): ~1.6 right-hand
  *    sides per step instead of ~2.7 with a fixed tight tolerance.
- * Measured on p1-small of benchmarks/run.py (t = 400, rtol 1e-8): 1,486 steps, 2,417 right-hand
- * sides, 54 LUs, 11 Jacobians, ~37 ms of C; the parameters below were chosen by a grid search
- * over both p1 problems (cost and error against a DOP853 rtol 1e-12 reference).
+ * Measured on p1-small of benchmarks/run.py (scale 5e-2, t = 400, rtol 1e-8): 2,036 steps, 3,361
+ * right-hand sides, 73 LUs, 18 Jacobians, ~45 ms of C, of which ~40% triangular solves and ~30%
+ * LUs (perf); the parameters below were chosen by a grid search over both p1 problems (cost and
+ * error against a DOP853 rtol 1e-12 reference).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -260,6 +262,61 @@ double dln_loss(dln_net *net, const double *x)
         s += 0.5 * net->gamma * q;
     }
     return s;
+}
+
+/* loss of `count` states (count x n, row-major) into out[count] */
+void dln_loss_batch(dln_net *net, int count, const double *x, double *out)
+{
+    for (int r = 0; r < count; r++) out[r] = dln_loss(net, x + (size_t)r * net->n);
+}
+
+/* the conservation laws C_i = W_i W_i^T - W_{i+1}^T W_{i+1} (Prop. 6), entries a <= b of each */
+static void conserved_laws(const dln_net *net, const double *x, double *c)
+{
+    const int *d = net->dims, *o = net->off;
+    int m = 0;
+    for (int i = 0; i + 1 < net->h; i++) {
+        const int di = d[i + 1], din = d[i], dout = d[i + 2];
+        const double *W = x + o[i], *U = x + o[i + 1];      /* W: di x din, U: dout x di */
+        for (int a = 0; a < di; a++)
+            for (int b = a; b < di; b++) {
+                double s = 0.0;
+                for (int q = 0; q < din; q++) s += W[a * din + q] * W[b * din + q];
+                for (int r = 0; r < dout; r++) s -= U[r * di + a] * U[r * di + b];
+                c[m++] = s;
+            }
+    }
+}
+
+/* Drift of the conservation laws over `count` rows of `members` states each (time first): out[0]
+ * the largest |C(t) - C(0)| / max(1, |C(0)|) and out[1] the largest |C(t) - C(0)|, entry by entry
+ * and member by member (as dlnsys.simulate's Trajectory.conserved_drift). Returns -1 if out of
+ * memory, else 0. */
+int dln_conserved_drift(dln_net *net, int count, int members, const double *x, double *out)
+{
+    int m = 0;
+    for (int i = 0; i + 1 < net->h; i++) m += net->dims[i + 1] * (net->dims[i + 1] + 1) / 2;
+    out[0] = out[1] = 0.0;
+    if (m == 0 || count == 0) return 0;
+    double *c0 = malloc(sizeof(double) * (size_t)m * members), *c = malloc(sizeof(double) * m);
+    if (!c0 || !c) { free(c0); free(c); return -1; }
+    for (int b = 0; b < members; b++) conserved_laws(net, x + (size_t)b * net->n, c0 + (size_t)b * m);
+    double rel = 0.0, ab = 0.0;
+    int nan = 0;
+    for (int r = 1; r < count; r++)
+        for (int b = 0; b < members; b++) {
+            conserved_laws(net, x + ((size_t)r * members + b) * net->n, c);
+            const double *ref = c0 + (size_t)b * m;
+            for (int k = 0; k < m; k++) {
+                double dv = fabs(c[k] - ref[k]), sc = fabs(ref[k]) > 1.0 ? fabs(ref[k]) : 1.0;
+                if (isnan(dv)) nan = 1;
+                if (dv > ab) ab = dv;
+                if (dv / sc > rel) rel = dv / sc;
+            }
+        }
+    free(c0); free(c);
+    out[0] = nan ? NAN : rel; out[1] = nan ? NAN : ab;
+    return 0;
 }
 
 /* Dense Jacobian J = -H (row-major n x n), H = K^T K + H_2 + gamma I:
