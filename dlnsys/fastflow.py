@@ -16,9 +16,16 @@ Small networks gain nothing from it (there the cost is Python and numpy call ove
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-__all__ = ["BlockFlow"]
+__all__ = ["BlockFlow", "MIN_PARAMS", "for_thread"]
+
+#: From this many weights a single state's vector field goes through a :class:`BlockFlow`
+#: (``Network.vector_field`` and ``simulate``'s right-hand side): below, numpy call overhead
+#: dominates and fresh arrays are cheap.
+MIN_PARAMS = 4096
 
 
 class BlockFlow:
@@ -82,3 +89,17 @@ class BlockFlow:
         def fun(t, y):
             return vf(y)
         return fun
+
+
+def for_thread(net) -> BlockFlow:
+    """The calling thread's :class:`BlockFlow` of ``net``, created on first use.
+
+    Kept on the network (one per thread, since a BlockFlow's work arrays must not be shared
+    between threads), so repeated ``net.vector_field(x)`` calls reuse the same work arrays.
+    """
+    flows = net.__dict__.setdefault("_block_flows", {})
+    key = threading.get_ident()
+    bf = flows.get(key)
+    if bf is None:
+        bf = flows[key] = BlockFlow(net)
+    return bf

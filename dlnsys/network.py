@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import flow, invariants
+from . import fastflow, flow, invariants
 from ._validate import as_dims, as_finite_array, as_gamma, as_sigma, as_state
 
 __all__ = ["Network", "BottleneckWarning", "AssumptionWarning"]
@@ -133,6 +133,11 @@ class Network:
                 and self.gamma == other.gamma and same_mask)
 
     __hash__ = None
+
+    def __getstate__(self):          # the per-thread work arrays of fastflow.for_thread stay behind
+        state = dict(self.__dict__)
+        state.pop("_block_flows", None)
+        return state
 
     def with_(self, *, sigma=None, gamma=None, mask=None):
         """A copy with some of ``sigma``, ``gamma``, ``mask`` replaced."""
@@ -268,7 +273,10 @@ class Network:
 
     def vector_field(self, x):
         """``-grad L`` (eqs. 9, 25) in block form; stacks of states ``(..., n_params)`` allowed."""
-        return flow.vector_field(self, self._x(x))
+        x = self._x(x)
+        if x.ndim == 1 and self.n_params >= fastflow.MIN_PARAMS:
+            return fastflow.for_thread(self).vector_field(x)     # same products, no fresh work arrays
+        return flow.vector_field(self, x)
 
     def gradient(self, x):
         """``grad L = -vector_field(x)`` (masked entries are zero)."""

@@ -260,3 +260,34 @@ def test_blockflow_wide_layers():
     assert _rel(BlockFlow(net).vector_field(x), net.vector_field(x)) < 1e-12
     with pytest.raises(ValueError, match="x"):
         BlockFlow(net).vector_field(x[:-1])
+
+
+def test_public_vector_field_of_a_large_network_uses_per_thread_work_arrays():
+    import pickle
+    import threading
+
+    from dlnsys import fastflow
+    net = Network((64, 64, 64, 64), np.linspace(2.0, 1.0, 64), gamma=0.01)
+    assert net.n_params >= fastflow.MIN_PARAMS
+    X = init.gaussian(net, 0.125, seed=3, n=2)
+    f0, f1 = net.vector_field(X[0]), net.vector_field(X[1])
+    # fresh outputs (not the work arrays), equal to the allocating block form
+    assert not np.shares_memory(f0, f1)
+    assert _rel(f0, flow.vector_field(net, X[0])) < 1e-13 and _rel(f1, flow.vector_field(net, X[1])) < 1e-13
+    assert _rel(net.vector_field(X), flow.vector_field(net, X)) < 1e-13        # stacks: the block form
+    got = {}
+
+    def work(i):
+        for _ in range(5):
+            got[i] = net.vector_field(X[i % 2])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, f in got.items():
+        assert _rel(f, f0 if i % 2 == 0 else f1) < 1e-13
+    # the cache is not part of the network's state
+    clone = pickle.loads(pickle.dumps(net))
+    assert clone == net and "_block_flows" not in clone.__dict__

@@ -740,11 +740,11 @@ def chain_leaf_spec(depth, sigma=1.0, c=None, *, parameter="c1", name=None, para
     prod_others = "*".join(names[:-1])
     inter.append(("pw", f"{prod_others}"))
     inter.append(("xi", f"s1-pw*{names[-1]}"))
-    rhs = [f"pw*xi"]
+    rhs = ["pw*xi"]
     # d/dw_h of pw*xi with dw_i/dw_h = w_h / w_i:  pw' = pw * sum_{i<h} w_h / w_i^2
     dpw = "pw*" + names[-1] + "*(" + "+".join(f"1/{v}**2" for v in names[:-1]) + ")"
     jac = JacobianSpec([("dpw", dpw)], [(0, 0, f"dpw*xi-pw*(dpw*{names[-1]}+pw)")])
-    loss = f"0.5*xi**2"
+    loss = "0.5*xi**2"
     aux = [("loss", loss)] + [(f"cq{i + 1}_1_1", f"{names[i]}**2-{names[i + 1]}**2") for i in range(h - 1)]
     aux += [(f"v{names[i]}", names[i]) for i in range(h - 1)]
     if parameter not in params:
@@ -760,7 +760,7 @@ def chain_leaf_spec(depth, sigma=1.0, c=None, *, parameter="c1", name=None, para
             "dlnsys_version": __version__, "leaf_constants": [float(v) for v in c],
             "equilibrium": [float(v) for v in w_eq],
             "parametrization": "w_i = sqrt(c_i + w_(i+1)^2), positive branch, variable = last weight"}
-    return OdeSpec(name=name or (f"leaf62" if h == 2 else f"chainleaf{h}"), kind="ode", variables=[names[-1]],
+    return OdeSpec(name=name or ("leaf62" if h == 2 else f"chainleaf{h}"), kind="ode", variables=[names[-1]],
                    initial=[float(w_eq[-1])], parameters=params, intermediates=inter, rhs=rhs, aux=aux,
                    jacobian=jac, metadata=meta, continuation=cont, options=_options(options),
                    description=f"scalar chain of depth {h} reduced to its leaf w_i^2 - w_(i+1)^2 = c_i")
