@@ -18,9 +18,10 @@ compiled integrator explicitly), dlnsys-lsoda (``method="LSODA"``), dlnsys-adjac
 RHS (12)), scipy-plain (``solve_ivp`` LSODA, numpy RHS written the obvious way, no Jacobian),
 pydstool-vode, pydstool-dopri (the emitted script, Python 3.9; build time apart), xppaut-cvode
 (the emitted ``.ode``, whole process), xppaut-cvode-tight (the same at tol / 100: matched accuracy,
-p1 only), rhs (time per right-hand side against the bare matrix products; p1-small and p3). Plus, for p1-small, "dlnsys process": ``python -c`` importing dlnsys and
-running the default ``simulate`` once, the whole process, the first time with an empty compiled-
-kernel cache (so its build column is the honest first-run compile time).
+p1 only), rhs (time per right-hand side against the bare matrix products; p1-small and p3). Plus,
+for p1-small, "dlnsys process": ``python -c`` importing dlnsys and running the default ``simulate``
+once, the whole process, the first time with an empty compiled-kernel cache (so its build column
+is the honest first-run compile time).
 
 Error = ``max|x - x_ref| / max|x_ref|`` of the final state (p2: worst member) against
 ``solve_ivp(method="DOP853", rtol=1e-12, atol=1e-14)``, cached in ``benchmarks/results/refs/``
