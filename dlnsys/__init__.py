@@ -15,6 +15,8 @@ from .spectra import Spectrum, hessian_operator, spectrum
 from .arcs import Arc, arc
 from .rates import DecayCheck, RateConstant, prop26, prop26_rate, prop27, prop28
 from .leaves import LeafEquilibria, LeafEquilibrium, equilibria_on_leaf, leaf_of, project_to_leaf
+from .manifolds import (Atlas, Curve, EquilibriumManifold, LeafCriticalSets, SignatureSet, absence_reason,
+                        equilibrium_manifolds, manifold_at)
 from .continuation import Branch, LogisticSystem, SpecialPoint, continuation
 from .separatrices import (Basins, InvariantCurve, Itinerary, ItineraryPlateau, Separatrices, basins,
                            itinerary, separatrices)
@@ -34,6 +36,8 @@ __all__ = [
     "arc", "Arc",
     "prop26", "prop26_rate", "prop27", "prop28", "DecayCheck", "RateConstant",
     "equilibria_on_leaf", "LeafEquilibria", "LeafEquilibrium", "leaf_of", "project_to_leaf",
+    "equilibrium_manifolds", "LeafCriticalSets", "SignatureSet", "EquilibriumManifold", "Curve", "Atlas",
+    "absence_reason", "manifold_at",
     "continuation", "Branch", "SpecialPoint", "LogisticSystem",
     "separatrices", "Separatrices", "InvariantCurve", "basins", "Basins", "itinerary", "Itinerary",
     "ItineraryPlateau",

@@ -6,10 +6,21 @@ at x is the null space of the differential of an independent set of the laws.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["conserved", "conservation_differential", "independent_conservation_laws",
            "leaf_tangent_basis", "conserved_vector", "balancedness", "empty_leaf_reason"]
+
+
+@functools.lru_cache(maxsize=64)
+def _triu(d):
+    """``np.triu_indices(d)``, cached (the laws are evaluated in inner loops of Newton solvers)."""
+    iu = np.triu_indices(d)
+    for a in iu:
+        a.setflags(write=False)
+    return iu
 
 
 def conserved(net, x):
@@ -26,7 +37,7 @@ def conserved_vector(net, x):
         return np.zeros(np.shape(x)[:-1] + (0,))
     parts = []
     for C in Cs:
-        iu = np.triu_indices(C.shape[-1])
+        iu = _triu(C.shape[-1])
         parts.append(C[..., iu[0], iu[1]])
     return np.concatenate(parts, axis=-1)
 
@@ -43,7 +54,7 @@ def conservation_differential(net, x):
     row = 0
     for i in range(net.h - 1):
         m = dims[i + 1]
-        iu = np.triu_indices(m)
+        iu = _triu(m)
         W, U = Ws[i], Ws[i + 1]
         I = np.eye(m)
         dW = np.einsum("ac,bd->abcd", I, W) + np.einsum("bc,ad->abcd", I, W)

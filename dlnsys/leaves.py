@@ -213,9 +213,13 @@ class LeafEquilibria(_ResultMixin):
     status : str
         ``"ok"``; ``"empty"`` (the leaf holds no equilibrium of the requested kind; ``message``
         says why); ``"failed"`` (Newton did not converge); ``"truncated"`` (more than
-        ``max_points`` equilibria; the first ones are returned).
+        ``max_points`` equilibria; the first ones are returned); ``"manifold"`` (the equilibria
+        are not isolated on this leaf: ``equilibria`` holds one point per component and
+        ``manifolds`` the :class:`dlnsys.LeafCriticalSets` of :func:`dlnsys.equilibrium_manifolds`,
+        when the call had no ``x0``).
     message : str
     equilibria : list of LeafEquilibrium
+    manifolds : LeafCriticalSets or None
     """
 
     dims: tuple
@@ -226,6 +230,7 @@ class LeafEquilibria(_ResultMixin):
     status: str
     message: str
     equilibria: list = dataclasses.field(default_factory=list)
+    manifolds: object = None
 
     def __len__(self):
         return len(self.equilibria)
@@ -1071,6 +1076,9 @@ def _newton(net, mats, target, want, x0, seed, n_starts, tol, t_flow, base):
             continue
         out.append(e)
     kept = [e for e in out if _matches(None, e.kind, want)]
+    all_failed = not kept and failed == len(starts)
+    if (all_failed or any(e.dimension > 0 for e in out)) and net.h > 1:
+        return _as_manifolds(net, mats, want, kept, base, x0, seed, notes)
     if kept:
         status, msg = "ok", ""
     elif failed == len(starts):
@@ -1081,3 +1089,40 @@ def _newton(net, mats, target, want, x0, seed, n_starts, tol, t_flow, base):
         msg = (f"Newton converged to {found}, not to an equilibrium of kind {want!r}; start from a point "
                "near the wanted one (x0)")
     return LeafEquilibria(method="bordered-newton", status=status, message=msg, equilibria=kept, **base)
+
+
+def _as_manifolds(net, mats, want, kept, base, x0, seed, notes):
+    """The non-isolated case of :func:`equilibria_on_leaf`: the manifolds, or a pointer to them."""
+    from .manifolds import equilibrium_manifolds
+    if x0 is not None:
+        dims = sorted({e.dimension for e in kept})
+        msg = (f"the equilibria found are not isolated on this leaf (dimension {', '.join(map(str, dims))}); "
+               "dlnsys.equilibrium_manifolds(net, C) gives the components, their dimension and normal spectrum")
+        return LeafEquilibria(method="bordered-newton", status="manifold", message=msg, equilibria=kept, **base)
+    full = tuple(range(1, min(net.d_y, net.d_min) + 1))
+    sigs = None
+    if want == "minimum":
+        sigs = [full]
+    elif want is not None:
+        sigs = [tuple(c) for r in range(len(full)) for c in itertools.combinations(range(1, net.d_y + 1), r)]
+    if sigs is None and net.d_y > 12:
+        sigs = [full]
+    res = equilibrium_manifolds(net, mats, signatures=sigs, seed=seed if seed is not None else 0, max_time=20.0)
+    eqs = []
+    for comp in res.components:
+        e = _describe(net, comp.point, method="equilibrium-manifolds", target=_leaf_vector(net, mats),
+                      sig=comp.signature, kind=comp.kind, dimension=comp.dimension,
+                      notes=[f"a point of a component of dimension {comp.dimension} (index {comp.index}, "
+                             f"normally hyperbolic: {comp.normally_hyperbolic}); see .manifolds"])
+        if _matches(None, e.kind, want):
+            eqs.append(e)
+    found = [s for s in res if s.components]
+    dims = sorted({c.dimension for c in res.components})
+    msg = (f"the equilibria on this leaf are not isolated: {len(res.components)} component(s) over {len(found)} "
+           f"signature(s), dimension {', '.join(map(str, dims)) or '-'}; `manifolds` holds them "
+           "(dlnsys.equilibrium_manifolds); `equilibria` has one point per component")
+    if res.status != "ok":
+        msg += f" (search: {res.status}: {res.message})"
+    status = "manifold" if eqs else ("empty" if res.status == "ok" else "failed")
+    return LeafEquilibria(method="equilibrium-manifolds", status=status, message=msg, equilibria=eqs, manifolds=res,
+                          **base)

@@ -39,6 +39,7 @@ MODULES = [
     "emit",
     "models",
     "equilibria",
+    "manifolds",
     "continue_",
     "itinerary",
     "gallery",
