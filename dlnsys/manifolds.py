@@ -1048,7 +1048,7 @@ def _diagonal_starts(net, channels, S, rng, limit):
 def _leaf_symmetries(net, mats, rng, count):
     """Up to ``count`` elements (Q_1..Q_{h-1}) of the finite group of sign changes in the eigenbases of the C_i
     (they keep the leaf: Q_i C_i Q_i^T = C_i); the all-minus element first."""
-    if net.h == 1:
+    if net.h == 1 or count <= 0:
         return []
     bases = [np.linalg.eigh(m)[1] for m in mats]
     sizes = [b.shape[0] for b in bases]

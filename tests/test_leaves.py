@@ -221,7 +221,7 @@ def test_equilibrium_set_dimension_is_real():
     C = leaf_of(net, rng.normal(size=8))
     res = equilibria_on_leaf(net, C, seed=2, n_starts=1)
     assert res.status == "manifold" and res.manifolds is not None      # not isolated: the manifolds
-    e = res[0]
+    e = res.minima()[0]
     assert e.kind == KIND_MINIMUM and e.dimension == 1 and e.leaf_dimension == 5
     B = leaf_tangent_basis(net, e.state)
     w, V = np.linalg.eigh(B.T @ net.jacobian(e.state) @ B)

@@ -245,7 +245,7 @@ def test_section61_generic_leaf_minima_are_a_70_dimensional_normally_hyperbolic_
     x0 = init.gaussian(net, scale=0.5, seed=1)
     C = dlnsys.leaf_of(net, x0)
     res = equilibrium_manifolds(net, C, signatures=[(1, 2, 3, 4), (1, 2, 3)], x0=x0, symmetries=0,
-                                n_starts=2, max_time=30)
+                                n_starts=2, max_time=12)
     comp = res[(1, 2, 3, 4)].components[0]
     assert comp.dimension == 70 == comp.expected_dimension == 198 - 44 - 84
     assert comp.kernel_dimension == 70 and comp.normally_hyperbolic and comp.index == 0

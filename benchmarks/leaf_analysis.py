@@ -1,0 +1,96 @@
+"""The Section 6.1 leaf analysis: equilibrium_manifolds per leaf, against one bordered-Newton solve.
+
+    python benchmarks/leaf_analysis.py [--json out.json] [--max-time 20] [--quick]
+
+For the network of Section 6.1 (dims 11,6,6,6,6,4, sigma 7,5.5,4,2.5) on the leaves of Gaussian
+initializations at scales 0.05, 0.5 and 1 (seeds 0, 1, 2) and on the 0-balanced leaf, it runs
+``dlnsys.equilibrium_manifolds(net, C, x0=x0, max_time=...)`` (all 16 signatures) and prints, per
+leaf: how many signatures were found / proved absent / not found, the dimension and normal
+hyperbolicity of the minima, the largest residual ``||f|| / ||Sigma||`` and leaf error of the points,
+and the wall time, with the time of the baseline, one ``bordered_newton`` solve from x0 (what
+``equilibria_on_leaf`` did before: one loose point, no components), as a ratio. Peak memory is
+measured with tracemalloc on the first leaf. One BLAS thread (see benchmarks/spectra.py). No timing
+is asserted anywhere.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import dlnsys  # noqa: E402
+from dlnsys import init  # noqa: E402
+from dlnsys.leaves import bordered_newton  # noqa: E402
+
+
+def leaves(quick):
+    net = dlnsys.Network((11, 6, 6, 6, 6, 4), [7, 5.5, 4, 2.5])
+    out = [("0-balanced", None, np.zeros(net.n_conservation_laws))]
+    for scale in (0.05, 0.5, 1.0):
+        for seed in ((1,) if quick else (0, 1, 2)):
+            x0 = init.gaussian(net, scale=scale, seed=seed)
+            out.append((f"gaussian {scale:g} seed {seed}", x0, net.conserved(x0)))
+    return net, out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--max-time", type=float, default=20.0)
+    ap.add_argument("--quick", action="store_true", help="one seed per scale")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    net, cases = leaves(args.quick)
+    sn = float(np.linalg.norm(net.Sigma))
+    rows = []
+    print(f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; max_time {args.max_time:g} s")
+    head = (f"{'leaf':<22}{'found':>6}{'absent':>7}{'n.f.':>5}{'min dim':>8}{'NH':>4}{'max |f|/|S|':>13}"
+            f"{'max leaf err':>13}{'time s':>8}{'newton s':>9}{'ratio':>7}")
+    print(head)
+    for k, (name, x0, C) in enumerate(cases):
+        if k == 0:
+            tracemalloc.start()
+        t = time.perf_counter()
+        res = dlnsys.equilibrium_manifolds(net, C, x0=x0, max_time=args.max_time)
+        dt = time.perf_counter() - t
+        peak = None
+        if k == 0:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        t = time.perf_counter()
+        try:
+            bordered_newton(net, C, x0 if x0 is not None else init.gaussian(net, scale=0.1, seed=0))
+        except ValueError:
+            pass
+        tb = time.perf_counter() - t
+        counts = {s: sum(1 for e in res if e.status == s) for s in ("found", "absent", "not found")}
+        mins = res[(1, 2, 3, 4)].components
+        fmax = max((np.linalg.norm(net.vector_field(c.point)) / sn for c in res.components), default=float("nan"))
+        lmax = max((c.leaf_error / (1 + math.sqrt(sum(float(np.sum(m * m)) for m in res.leaf)))
+                    for c in res.components), default=float("nan"))
+        mdim = ",".join(str(d) for d in sorted({c.dimension for c in mins})) or "-"
+        nh = "yes" if mins and all(c.normally_hyperbolic for c in mins) else "no"
+        print(f"{name:<22}{counts['found']:>6}{counts['absent']:>7}{counts['not found']:>5}{mdim:>8}{nh:>4}"
+              f"{fmax:>13.2e}{lmax:>13.2e}{dt:>8.2f}{tb:>9.3f}{dt / tb:>7.0f}")
+        rows.append(dict(leaf=name, **counts, minima_dimension=mdim, minima_normally_hyperbolic=nh == "yes",
+                         max_relative_residual=fmax, max_relative_leaf_error=lmax, seconds=dt,
+                         newton_seconds=tb, peak_bytes=peak,
+                         table=res.summary()))
+        if peak is not None:
+            print(f"  (peak traced memory of the analysis: {peak / 2**20:.1f} MiB)")
+    if args.json:
+        with open(args.json + ".tmp", "w") as fh:
+            json.dump(rows, fh, indent=2)
+        os.replace(args.json + ".tmp", args.json)
+
+
+if __name__ == "__main__":
+    main()
