@@ -868,6 +868,7 @@ class LeafCriticalSets(_Result):
     status: str
     message: str
     seconds: float
+    search_seconds: float = 0.0
     notes: list = dataclasses.field(default_factory=list)
 
     def to_dict(self, vectors: bool = True) -> dict:
@@ -904,7 +905,8 @@ class LeafCriticalSets(_Result):
 
     def summary(self) -> str:
         """One row per signature: status, components, dimension, index, normally hyperbolic, value."""
-        rows = [f"leaf analysis of dims {list(self.dims)}: {self.status} ({self.seconds:.2f} s)"
+        rows = [f"leaf analysis of dims {list(self.dims)}: {self.status} ({self.seconds:.2f} s, search and first "
+                f"components {self.search_seconds:.2f} s)"
                 + (f"; {self.message}" if self.message else "")]
         rows.append(f"{'signature':<14}{'status':<11}{'comp':>5}{'dim':>6}{'index':>7}  {'norm.hyp.':<10}"
                     f"{'kind':<19}{'value':>12}")
@@ -1158,7 +1160,7 @@ def _critical_value(net, S):
 
 # ----------------------------------------------------------------------- driver
 def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16, seed=0, x0=None,
-                          max_components=8, max_time=120.0, proofs=True, progress=None) -> LeafCriticalSets:
+                          max_components=8, max_time=20.0, proofs=True, progress=None) -> LeafCriticalSets:
     """The equilibria on the leaf ``{x : C(x) = C}``, as manifolds, signature by signature.
 
     Parameters
@@ -1184,8 +1186,11 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
     max_components : int
         At most this many components per signature are kept (the search says when it stopped).
     max_time : float
-        Budget in seconds for the whole leaf; the signatures not reached are ``'not found'`` with
-        the reason, and ``status`` is ``'budget'``.
+        Budget in seconds for the whole leaf (default 20). Three quarters go to the search and the
+        analysis of a first component per signature (minima first, then an equal share each); the
+        rest, and what the search left, to grouping the other points into components, which stops
+        at the budget (``tried['not_grouped']`` counts the points left; the summary shows ``1+``).
+        Signatures not reached are ``'not found'`` with the reason, and ``status`` is ``'budget'``.
     proofs : bool
         Use the absence proofs of :func:`absence_reason` (default). ``False`` searches every
         signature numerically (a check of the proofs: nothing is found where absence is proved).
@@ -1214,7 +1219,7 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
     >>> net = dlnsys.Network([3, 1, 1], [1.0])
     >>> res = dlnsys.equilibrium_manifolds(net, [0.8])
     >>> [(s.signature, s.status, len(s.components), s.dimension) for s in res]
-    [((), 'found', 1, 1), ((1,), 'found', 2, 1)]
+    [((), 'found', 1, 1), ((1,), 'found', 2, 0)]
     >>> sad = res[()].components[0]
     >>> sad.index, sad.normally_hyperbolic, sad.kind
     (1, True, 'strict saddle')
@@ -1259,20 +1264,26 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
     # phase 1: every signature gets an equal share of 60% of the budget for its search and first component
     phase1 = t_start + 0.6 * max_time
     pending = []
-    for done, S in enumerate(sigs, 1):
+    full = tuple(range(1, min(net.d_y, net.d_min) + 1))
+    order = sorted(range(len(sigs)), key=lambda i: sigs[i] != full)      # the global minima first
+    by_index = {}
+    for done, i in enumerate(order, 1):
+        S = sigs[i]
         now = time.perf_counter()
         if now > deadline:
-            sets.append(SignatureSet(signature=S, critical_value=_critical_value(net, S), status=NOT_FOUND,
-                                     components=[], reason=f"not searched: the time budget max_time = {max_time:g} s "
-                                     "ran out", tried={}))
-            pending.append([])
+            by_index[i] = (SignatureSet(signature=S, critical_value=_critical_value(net, S), status=NOT_FOUND,
+                                        components=[], reason=f"not searched: the time budget max_time = {max_time:g} "
+                                        "s ran out", tried={}), [])
             continue
-        share = now + max(phase1 - now, 0.0) / (len(sigs) - done + 1)
-        entry, rest = _search_signature(net, mats, channels, S, rng, n_starts, symmetries, x0, share, proofs)
-        sets.append(entry)
-        pending.append(rest)
+        left = len(sigs) - done + 1
+        share = min(deadline, now + max((phase1 - now) / left, 0.25 * max_time / len(sigs)))
+        by_index[i] = _search_signature(net, mats, channels, S, rng, n_starts, symmetries, x0, share, proofs)
         bar.update(done)
+    for i in range(len(sigs)):
+        sets.append(by_index[i][0])
+        pending.append(by_index[i][1])
     bar.close()
+    search_seconds = time.perf_counter() - t_start
     # phase 2: group the other points into components, round robin over the signatures, until the budget ends
     while any(pending) and time.perf_counter() <= deadline:
         for entry, rest in zip(sets, pending):
@@ -1289,7 +1300,8 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
     status = "budget" if budget else ("incomplete" if missing else "ok")
     message = "" if not missing else f"no point found (nor absence proved) for {len(missing)} signature(s)"
     return LeafCriticalSets(dims=net.dims, sigma=np.array(net.sigma), leaf=mats, leaf_singular=any_singular,
-                            sets=sets, status=status, message=message, seconds=seconds)
+                            sets=sets, status=status, message=message, seconds=seconds,
+                            search_seconds=search_seconds)
 
 
 def _starts(net, mats, channels, prob, rng, n_starts, x0, tried, deadline):
@@ -1316,7 +1328,19 @@ def _starts(net, mats, channels, prob, rng, n_starts, x0, tried, deadline):
         for i, x in enumerate(leaf_points(n_starts if net.h > 1 else 0)):
             yield ("flow" if i == 0 and x0 is not None else "leaf"), x
     else:
-        pts = list(leaf_points(max(1, n_starts // 2)))
+        if x0 is not None:
+            # the flow from x0 stays on the leaf and lingers near saddles (Section 6.1): its closest approach to a
+            # critical point of signature S is a start
+            for y in _plateau_points(net, x0, S):
+                yield "plateau", y
+        pts = []
+        xm = _a_minimum(net, mats, channels, x0, rng, deadline)
+        if xm is not None:
+            # the channels not in S removed from a global minimum of the leaf (forward and backward), slightly
+            # perturbed (the deflated point is a stationary point of ||G||)
+            noise = 0.1 * math.sqrt(prob.leaf_norm / max(1, net.n_params // net.h)) + 1e-8
+            pts.append(_deflate(net, xm, S) + noise * rng.standard_normal(net.n_params))
+        pts += list(leaf_points(max(1, n_starts // 2)))
         # middle layers first: on generic leaves of deep networks they block most often (the first and last layers
         # would need W_1 or W_h to lose rank)
         for k in sorted(range(1, net.h), key=lambda k: (abs(k - net.h / 2), k)):
@@ -1345,6 +1369,85 @@ def _starts(net, mats, channels, prob, rng, n_starts, x0, tried, deadline):
         yield "critical", cp.x + noise
 
 
+def _deflate(net, x, S):
+    """x with every channel i not in S removed: along the forward chain ``v_0 = e_i``, ``v_j ~ W_j v_(j-1)``,
+    ``W_j -> W_j (I - v_(j-1) v_(j-1)^T)``, then along the backward chain from ``e_i^T``. From a global minimum this
+    gives ``W_(1:h) = S Sigma`` with the channel blocked at every layer (up to the leaf constants)."""
+    Ws = [W.copy() for W in net.unpack(x)]
+    for i in range(1, net.d_y + 1):
+        if i in S:
+            continue
+        v = np.zeros(net.d_x)
+        v[i - 1] = 1.0
+        for j in range(net.h):
+            w = Ws[j] @ v
+            Ws[j] -= np.outer(w, v)
+            nw = np.linalg.norm(w)
+            if nw == 0.0:
+                break
+            v = w / nw
+        u = np.zeros(net.d_y)
+        u[i - 1] = 1.0
+        for j in range(net.h - 1, -1, -1):
+            w = Ws[j].T @ u
+            Ws[j] -= np.outer(u, w)
+            nw = np.linalg.norm(w)
+            if nw == 0.0:
+                break
+            u = w / nw
+    return net.pack(Ws)
+
+
+_PLATEAU_CACHE = {}
+
+
+def _plateau_points(net, x0, S):
+    """States of the trajectory from x0 at its closest approaches to critical points of signature S."""
+    key = (id(net), x0.tobytes())
+    if key not in _PLATEAU_CACHE:
+        from .simulate import simulate
+        from .separatrices import itinerary
+        pts = {}
+        try:
+            traj = simulate(net, x0, 1e4, until_loss=1e-10 * float(np.sum(np.asarray(net.sigma) ** 2)))
+            for p in itinerary(net, traj).plateaus:
+                k = int(np.argmin(np.abs(traj.t - p.t_closest)))
+                pts.setdefault(tuple(p.signature), []).append(np.array(traj.x[k]))
+        except (ValueError, RuntimeError, np.linalg.LinAlgError):
+            pass
+        if len(_PLATEAU_CACHE) > 8:
+            _PLATEAU_CACHE.clear()
+        _PLATEAU_CACHE[key] = pts
+    return _PLATEAU_CACHE[key].get(tuple(S), [])
+
+
+_MINIMUM_CACHE = {}
+
+
+def _a_minimum(net, mats, channels, x0, rng, deadline):
+    """One global minimum on the leaf (cached per network and leaf), or None."""
+    key = (id(net), _leaf_vector(mats).tobytes())
+    if key in _MINIMUM_CACHE:
+        return _MINIMUM_CACHE[key]
+    if net.is_bottleneck:
+        return None
+    prob = _Leaf(net, mats, tuple(range(1, net.d_y + 1)))
+    cands = list(_diagonal_starts(net, channels if channels is not None else np.zeros((net.h - 1, net.d_y)),
+                                  prob.S, rng, limit=1))
+    if x0 is not None:
+        cands.append(x0)
+    out = None
+    for x in cands:
+        y, _ = prob.solve_on_set(x, max_iter=80, deadline=deadline)
+        if y is not None:
+            out = y
+            break
+    if len(_MINIMUM_CACHE) > 32:
+        _MINIMUM_CACHE.clear()
+    _MINIMUM_CACHE[key] = out
+    return out
+
+
 def _search_signature(net, mats, channels, S, rng, n_starts, symmetries, x0, deadline, proofs=True):
     """Phase 1 for one signature: absence proof, or search, and the analysis of the first component.
 
@@ -1355,7 +1458,7 @@ def _search_signature(net, mats, channels, S, rng, n_starts, symmetries, x0, dea
         return SignatureSet(signature=S, critical_value=value, status=ABSENT, components=[], reason=reason,
                             tried={}), []
     prob = _Leaf(net, mats, S)
-    tried = {"diagonal": 0, "flow": 0, "leaf": 0, "blocked": 0, "blocked_tries": 0, "critical": 0, "homotopy": 0,
+    tried = {"diagonal": 0, "flow": 0, "leaf": 0, "plateau": 0, "blocked": 0, "blocked_tries": 0, "critical": 0, "homotopy": 0,
              "homotopy_tries": 0, "homotopy_t": [], "converged": 0, "best_residual": float("inf")}
     points = []
     n_tried = 0

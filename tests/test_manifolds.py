@@ -346,3 +346,11 @@ def test_cli_leaf_from_a_run(tmp_path, capsys):
     bad.write_bytes(b"not a zip")
     assert main(["manifolds", "--dims", "2,2,1", "--sigma", "1.5", "--leaf-from", str(bad)]) == 2
     assert "--leaf-from" in capsys.readouterr().err
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import dlnsys.manifolds
+    result = doctest.testmod(dlnsys.manifolds, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 8 and result.failed == 0

@@ -44,8 +44,8 @@ def add_parser(subparsers):
                    help="random starts per signature (default 6)")
     s.add_argument("--symmetries", type=nonnegative_int, default=16, metavar="N",
                    help="images of found points under up to N leaf symmetries (default 16)")
-    s.add_argument("--max-time", type=positive_float, default=120.0, metavar="SECONDS",
-                   help="time budget for the whole leaf (default 120)")
+    s.add_argument("--max-time", type=positive_float, default=20.0, metavar="SECONDS",
+                   help="time budget for the whole leaf (default 20; more groups more points into components)")
     add_seed_arg(s)
     o = p.add_argument_group("output")
     o.add_argument("--samples", type=nonnegative_int, default=0, metavar="N",
