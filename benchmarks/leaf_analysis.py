@@ -10,7 +10,7 @@ hyperbolicity of the minima, the largest residual ``||f|| / ||Sigma||`` and leaf
 the time of the search and first components (phase 1) and the whole wall time (the budget: the rest
 groups points into components), with the time of the baseline, one ``bordered_newton`` solve from x0 (what
 ``equilibria_on_leaf`` did before: one loose point, no components), as a ratio to the search time. Peak memory is
-measured with tracemalloc on the first leaf. One BLAS thread (see benchmarks/spectra.py). No timing
+the process's peak resident set size. One BLAS thread (see benchmarks/spectra.py). No timing
 is asserted anywhere.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
-import tracemalloc  # noqa: E402
+import resource  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -57,15 +57,10 @@ def main():
             f"{'max leaf err':>13}{'search s':>9}{'time s':>8}{'newton s':>9}{'ratio':>7}")
     print(head)
     for k, (name, x0, C) in enumerate(cases):
-        if k == 0:
-            tracemalloc.start()
         t = time.perf_counter()
         res = dlnsys.equilibrium_manifolds(net, C, x0=x0, max_time=args.max_time)
         dt = time.perf_counter() - t
-        peak = None
-        if k == 0:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024      # Linux: KiB
         t = time.perf_counter()
         try:
             bordered_newton(net, C, x0 if x0 is not None else init.gaussian(net, scale=0.1, seed=0))
@@ -85,8 +80,7 @@ def main():
                          max_relative_residual=fmax, max_relative_leaf_error=lmax, seconds=dt,
                          newton_seconds=tb, peak_bytes=peak, search_seconds=res.search_seconds,
                          table=res.summary()))
-        if peak is not None:
-            print(f"  (peak traced memory of the analysis: {peak / 2**20:.1f} MiB)")
+    print(f"peak resident memory of the process: {peak / 2**20:.0f} MiB")
     if args.json:
         with open(args.json + ".tmp", "w") as fh:
             json.dump(rows, fh, indent=2)

@@ -266,6 +266,15 @@ class LeafEquilibria(_ResultMixin):
             lines.append(f"  [{k}] {e.kind:17s} signature {_fmt_sig(e.signature):10s} "
                          + (f"signs {_fmt_signs(e.sign_pattern)}  " if e.sign_pattern is not None else "")
                          + f"x = {x}")
+            if e.dimension and self.manifolds is not None:
+                # a point of a manifold: its zero eigenvalues are tangent, not a failure of hyperbolicity
+                verdict = next((f"a point of a component of dimension {c.dimension}, index {c.index}, "
+                                f"{'normally hyperbolic' if c.normally_hyperbolic else 'not normally hyperbolic'}"
+                                for c in self.manifolds.components if c.point is e.state
+                                or np.array_equal(c.point, e.state)), f"dimension {e.dimension}")
+                lines.append(f"       leaf eigenvalues {ev} ({verdict}), loss {e.loss:.12g} "
+                             f"(31: {e.critical_value:.12g})")
+                continue
             lines.append(f"       leaf eigenvalues {ev} ({'hyperbolic' if e.hyperbolic else 'not hyperbolic'}"
                          f" on the leaf), loss {e.loss:.12g} (31: {e.critical_value:.12g})"
                          + (f", dimension {e.dimension}" if e.dimension else ""))

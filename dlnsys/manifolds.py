@@ -1276,7 +1276,8 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
                                         "s ran out", tried={}), [])
             continue
         left = len(sigs) - done + 1
-        share = min(deadline, now + max((phase1 - now) / left, 0.25 * max_time / len(sigs)))
+        share = min(deadline, now + max((phase1 - now) / left, 0.25 * max_time / len(sigs),
+                                        0.25 * (phase1 - now) if S == full else 0.0))
         by_index[i] = _search_signature(net, mats, channels, S, rng, n_starts, symmetries, x0, share, proofs)
         bar.update(done)
     for i in range(len(sigs)):
