@@ -1329,28 +1329,30 @@ def _starts(net, mats, channels, prob, rng, n_starts, x0, tried, deadline):
         for i, x in enumerate(leaf_points(n_starts if net.h > 1 else 0)):
             yield ("flow" if i == 0 and x0 is not None else "leaf"), x
     else:
-        if x0 is not None:
-            # the flow from x0 stays on the leaf and lingers near saddles (Section 6.1): its closest approach to a
-            # critical point of signature S is a start
-            for y in _plateau_points(net, x0, S):
-                yield "plateau", y
         pts = []
+        noise = 0.1 * math.sqrt(prob.leaf_norm / max(1, net.n_params // net.h)) + 1e-8
+        plateaus = _plateau_points(net, x0) if x0 is not None else {}
+        # the flow from x0 stays on the leaf and lingers near saddles (Section 6.1): its closest approaches to
+        # critical points of signature S first
+        pts += plateaus.get(S, [])
         xm = _a_minimum(net, mats, channels, x0, rng, deadline)
         if xm is not None:
             # the channels not in S removed from a global minimum of the leaf (forward and backward), slightly
             # perturbed (the deflated point is a stationary point of ||G||)
-            noise = 0.1 * math.sqrt(prob.leaf_norm / max(1, net.n_params // net.h)) + 1e-8
             pts.append(_deflate(net, xm, S) + noise * rng.standard_normal(net.n_params))
+        for S2 in sorted(plateaus, key=len):                  # plateaus of larger signatures, deflated to S
+            if set(S) < set(S2):
+                pts += [_deflate(net, y, S) + noise * rng.standard_normal(net.n_params) for y in plateaus[S2]]
         pts += list(leaf_points(max(1, n_starts // 2)))
-        # middle layers first: on generic leaves of deep networks they block most often (the first and last layers
-        # would need W_1 or W_h to lose rank)
-        for k in sorted(range(1, net.h), key=lambda k: (abs(k - net.h / 2), k)):
-            blocked = _BlockedLeaf(net, mats, S, k)
-            for xl in pts:
+        # middle and early layers first: on generic leaves of deep networks they block most often (the last
+        # layers would need W_h to lose rank)
+        layers = sorted(range(1, net.h), key=lambda k: (abs(k - (net.h - 1) / 2), k))
+        for xl in pts:                                        # best starts first, each at every blocking layer
+            for k in layers:
                 if time.perf_counter() > deadline:
                     return
                 tried["blocked_tries"] += 1
-                y, ng, _ = blocked.solve(xl, max_iter=60, deadline=deadline)
+                y, ng, _ = _BlockedLeaf(net, mats, S, k).solve(xl, max_iter=60, deadline=deadline)
                 if ng <= 1e-8 and np.all(np.isfinite(y)):          # the caller polishes it on E_S
                     yield "blocked", y
                     break
@@ -1402,8 +1404,8 @@ def _deflate(net, x, S):
 _PLATEAU_CACHE = {}
 
 
-def _plateau_points(net, x0, S):
-    """States of the trajectory from x0 at its closest approaches to critical points of signature S."""
+def _plateau_points(net, x0):
+    """States of the trajectory from x0 at its closest approaches to critical points, by signature (a dict)."""
     key = (id(net), x0.tobytes())
     if key not in _PLATEAU_CACHE:
         from .simulate import simulate
@@ -1419,7 +1421,7 @@ def _plateau_points(net, x0, S):
         if len(_PLATEAU_CACHE) > 8:
             _PLATEAU_CACHE.clear()
         _PLATEAU_CACHE[key] = pts
-    return _PLATEAU_CACHE[key].get(tuple(S), [])
+    return _PLATEAU_CACHE[key]
 
 
 _MINIMUM_CACHE = {}
@@ -1496,7 +1498,12 @@ def _search_signature(net, mats, channels, S, rng, n_starts, symmetries, x0, dea
 
 
 def _group(entry, pending, max_components, deadline):
-    """Phase 2 for one signature: place the pending points into components (or new ones); returns the points left."""
+    """Phase 2 for one signature: place the pending points into components; returns the points left.
+
+    Two points are joined when a path inside E_S is known between them (a walk, the traced curve of a
+    1-dimensional component, the orbit argument on the 0-balanced leaf). Each new point is tested against
+    every component found so far, and a point joined to two of them merges them: the components are the
+    connected components of the graph whose edges are the joins (union-find)."""
     comps = entry.components
     prob = comps[0]._problem
     while pending and time.perf_counter() <= deadline:
@@ -1504,19 +1511,23 @@ def _group(entry, pending, max_components, deadline):
         scale = max(1.0, float(np.linalg.norm(p)))
         if any(np.linalg.norm(p - q) <= 1e-7 * scale for c in comps for q in c._members):
             continue                                         # a duplicate
-        for comp in comps:
-            if _belongs(prob, comp, p, deadline):
-                comp.n_points += 1
-                comp._members.append(p)
-                break
-        else:
-            if time.perf_counter() > deadline:
-                pending.insert(0, p)
-                break
-            if len(comps) >= max_components:
-                entry.tried["over_max_components"] = entry.tried.get("over_max_components", 0) + 1
-                continue
-            comps.append(_make_component(prob, p, _local_structure(prob, p, deadline=deadline), prob.mats))
+        joined = [c for c in comps if _belongs(prob, c, p, deadline)]
+        if not joined and time.perf_counter() > deadline:
+            pending.insert(0, p)
+            break
+        if joined:
+            keep = joined[0]
+            keep._members.append(p)
+            keep.n_points += 1
+            for c in joined[1:]:                             # p links two components: they are one
+                keep._members += c._members
+                keep.n_points += c.n_points
+                comps.remove(c)
+            continue
+        if len(comps) >= max_components:
+            entry.tried["over_max_components"] = entry.tried.get("over_max_components", 0) + 1
+            continue
+        comps.append(_make_component(prob, p, _local_structure(prob, p, deadline=deadline), prob.mats))
     return pending
 
 
