@@ -1522,7 +1522,7 @@ def _group(entry, pending, max_components, deadline):
             for c in joined[1:]:                             # p links two components: they are one
                 keep._members += c._members
                 keep.n_points += c.n_points
-                comps.remove(c)
+            comps[:] = [c for c in comps if not any(c is j for j in joined[1:])]
             continue
         if len(comps) >= max_components:
             entry.tried["over_max_components"] = entry.tried.get("over_max_components", 0) + 1
