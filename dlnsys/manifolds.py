@@ -63,8 +63,8 @@ import numpy as np
 
 from . import flow, invariants
 from ._json import jsonable
-from ._validate import as_finite_array, as_seed_rng, as_state
-from .spectra import _Result, _natural_scale
+from ._validate import as_seed_rng, as_state
+from .spectra import _Result
 
 __all__ = [
     "EquilibriumManifold", "SignatureSet", "LeafCriticalSets", "Curve", "Atlas",
@@ -355,7 +355,7 @@ def _local_structure(prob, x, *, eps=None, deadline=None):
         # at a singular point of the leaf, first-order projections cannot tell tangent directions from directions that
         # leave the leaf at second order; the component is taken as the orbit of the symmetries that keep C
         T = _orbit_tangent(net, x, prob.mats)
-        notes.append(f"dimension from the orbit of the leaf's symmetries (W_i -> Q_i W_i Q_(i-1)^T, Q_i C_i Q_i^T = C_i): "
+        notes.append("dimension from the orbit of the leaf's symmetries (W_i -> Q_i W_i Q_(i-1)^T, Q_i C_i Q_i^T = C_i): "
                      "on the 0-balanced leaf this orbit is the whole component (balanced critical points are "
                      "W_i = U_i D U_(i-1)^T); elsewhere it is a lower bound")
     elif k == 0:
@@ -597,10 +597,6 @@ class EquilibriumManifold(_Result):
                 f"normally_hyperbolic={self.normally_hyperbolic}, kind={self.kind!r})")
 
     # --------------------------------------------------------- sampling
-    def _tangent_at(self, x):
-        loc = _local_structure(self._problem, x)
-        return loc.tangent
-
     def sample(self, n, seed=None, *, step=None, max_time=30.0):
         """``n`` points on the component: random tangent steps, each projected back onto the set.
 
@@ -962,7 +958,7 @@ def absence_reason(net, C, S):
     'h = 2, S = {}: a critical point with W_2 W_1 = 0 has W_2 = 0 and its first d_y = 1 columns of W_1 zero, so C_1 = W_1 W_1^T must be positive semidefinite of rank <= d_x - d_y = 2; here C_1 has 1 negative eigenvalue'
     """
     from .critical import _require_plain, as_signature
-    from .leaves import parse_leaf, _chain_no_saddle_reason, _chain_points
+    from .leaves import parse_leaf
     _require_plain(net, "absence_reason")
     mats, _ = parse_leaf(net, C)
     S = as_signature(net, S)
