@@ -1561,7 +1561,9 @@ def _belongs(prob, comp, p, deadline):
             curve = comp.trace(max_time=max(1.0, min(20.0, deadline - time.perf_counter())))
             object.__setattr__(comp, "_curve", curve)
         if curve.status == "ok" and curve.closed:
-            return _near_polyline(p, curve.points, 0.05 * scale + 2 * _max_seg(curve.points))
+            # a point of the traced curve lies within ~ seg^2 * curvature of a chord; another curve of the same
+            # leaf can pass much closer than a step
+            return _near_polyline(p, curve.points, max(1e-8 * scale, 0.05 * _max_seg(curve.points)))
     # walk from the new point to the component's point, then the other way
     T_p = _tangent_of(prob, p, comp.tangent_basis)
     return (_same_component(prob, p, comp.point, T_p, comp.dimension, deadline=deadline)
@@ -1573,7 +1575,11 @@ def _max_seg(P):
 
 
 def _near_polyline(p, P, tol):
-    return bool(np.min(np.linalg.norm(P - p, axis=1)) <= tol)
+    """Distance from p to the segments of the polyline P is at most tol."""
+    a, b = P[:-1], P[1:]
+    d = b - a
+    t = np.clip(np.einsum("ij,ij->i", p - a, d) / np.maximum(np.einsum("ij,ij->i", d, d), 1e-300), 0.0, 1.0)
+    return bool(np.min(np.linalg.norm(a + t[:, None] * d - p, axis=1)) <= tol)
 
 
 def manifold_at(net, C, x) -> EquilibriumManifold:

@@ -64,7 +64,7 @@ def test_registry_covers_the_paper_and_beyond():
         assert eq in text, f"no portrait names eq. {eq}"
     beyond = [p for p in PORTRAITS if p.section == "beyond"]
     joined = " ".join(p.title.lower() + " " + p.description.lower() for p in beyond)
-    for topic in ("bifurcation", "branch", "hessian", "graph", "basin"):
+    for topic in ("bifurcation", "branch", "hessian", "graph", "basin", "manifold", "critical sets"):
         assert topic in joined, f"no 'beyond the paper' portrait about {topic}"
 
 
@@ -133,6 +133,76 @@ def test_viz_basin_image_orientation():
     image = overlay.values()[0]
     assert classes == ["down", "up"]
     assert image[0.0, 0.9] == 1.0 and image[0.0, -0.9] == 0.0
+
+
+# ===================================================================================== the manifold pages
+def test_manifolds_221_compute_and_draw():
+    """The curves of minima of Network([2, 2, 1]): closed 1-dimensional components, trajectories ending on them."""
+    import holoviews as hv
+
+    from dlnsys.gallery.portraits import manifolds_221 as page
+
+    data = page.compute()
+    assert len(data["leaves"]) == len(page.LEAF_SEEDS) >= 3
+    for lf in data["leaves"]:
+        assert lf["status"] == "found" and len(lf["components"]) == 2
+        for c in lf["components"]:
+            assert c["dimension"] == c["expected"] == 1          # 6 weights - 2 product constraints - 3 laws
+            assert c["closed"] and c["length"] > 1.0 and c["index"] == 0 and c["normally_hyperbolic"]
+            assert c["kind"] == "global minimum" and c["points"].shape[1] == data["n_params"] == 6
+            assert np.allclose(c["points"][0], c["points"][-1])
+        assert lf["paths"].shape[1] == 1 + page.N_EXTRA
+        assert np.all(lf["landing_distance"] < 1e-2), lf["landing_distance"]
+        assert np.all(lf["end_loss"] < 1e-12)
+        # the projection on the W2 plane lies on w C1 w^T + |w|^4 = sigma^2
+        for c in lf["components"]:
+            w = c["points"][:, 4:6]
+            q = np.einsum("ni,ij,nj->n", w, lf["C1"], w) + np.sum(w * w, axis=1) ** 2
+            assert np.allclose(q, page.SIGMA ** 2, atol=1e-8)
+    blocks = page.draw(data)
+    assert [b.backend for b in blocks] == ["plotly", "bokeh"]
+    scene = blocks[0].obj
+    paths = [el for el in scene if isinstance(el, hv.Path3D)]
+    assert len(paths) == 2 * len(data["leaves"])                  # curves and trajectories per leaf
+    assert all(el.kdims[i].label.startswith(("w₅", "w₆", "w₂")[i]) for el in paths for i in range(3))
+    assert "closed curves of minima" in paths[0].label
+    assert "w₅" in blocks[0].caption and "w₂" in blocks[0].caption and "closed" in blocks[0].caption
+    assert isinstance(blocks[1].obj, hv.Layout) and len(blocks[1].obj) == len(data["leaves"])
+    assert gallery.get("manifolds-221").plotly
+
+
+def _fake_leaf_rows():
+    rows = [dict(signature=(), status="absent", critical_value=3.0, components=0, more=False, dimension=[],
+                 expected=[], index=[], normally_hyperbolic=[], kind=[], reason="the leaf has no such point"),
+            dict(signature=(1,), status="found", critical_value=1.0, components=1, more=True, dimension=[4],
+                 expected=[], index=[2], normally_hyperbolic=[True], kind=["strict saddle"], reason="found"),
+            dict(signature=(1, 2), status="found", critical_value=0.0, components=2, more=False, dimension=[6],
+                 expected=[6], index=[0], normally_hyperbolic=[True], kind=["global minimum"], reason="found"),
+            dict(signature=(2,), status="not found", critical_value=2.0, components=0, more=False, dimension=[],
+                 expected=[], index=[], normally_hyperbolic=[], kind=[], reason="no start reached the set")]
+    return dict(rows=rows, status="incomplete", message="", seconds=1.0, leaf_singular=False, summary="")
+
+
+def test_section61_leaf_table_draw_small_data():
+    """The table page's drawing on small made-up data (its numerics, ~35 s, run in the full gallery build)."""
+    import holoviews as hv
+
+    hv.extension("bokeh", logo=False)
+    from dlnsys.gallery.portraits import section61_leaf_table as page
+
+    data = {"0-balanced leaf C = 0": _fake_leaf_rows(), "a Gaussian leaf": _fake_leaf_rows()}
+    blocks = page.draw(data)
+    assert len(blocks) == 3 and all(b.backend == "bokeh" for b in blocks)
+    assert isinstance(blocks[0].obj, hv.Layout)
+    tables = [b.obj for b in blocks[1:]]
+    assert all(isinstance(t, hv.Table) and len(t) == 4 for t in tables)
+    assert list(tables[0].dimension_values("status")) == ["absent", "found", "found", "not found"]
+    assert list(tables[0].dimension_values("components")) == ["0", "1+", "2", "0"]
+    assert "the leaf has no such point" in blocks[1].caption and "no start reached the set" in blocks[1].caption
+    p = gallery.get("section61-leaf-table")
+    html, n = _site.render_page_html(p, blocks)
+    assert n == 3 and _offline.external_references(html) == []
+    assert "equilibrium_manifolds" in html and "(31)" in html
 
 
 # ===================================================================================== offline pages

@@ -115,6 +115,24 @@ def test_network_221_minima_are_closed_curves_and_samples_stay_on_them():
         assert np.min(np.linalg.norm(c0.points - mins.components[1].point, axis=1)) > 1e-3
 
 
+def test_network_221_positive_definite_leaf_has_two_curves_told_apart_by_det_w1():
+    """C_1 positive definite: two closed curves of minima 0.14 apart, one with det W_1 > 0 and one with det W_1 < 0
+    (a reflection in an eigenvector of C_1 maps one onto the other); they must not be merged."""
+    net = Network([2, 2, 1], [1.5])
+    x0 = init.gaussian(net, scale=0.6, seed=5)
+    C = dlnsys.leaf_of(net, x0)
+    assert np.all(np.linalg.eigvalsh(C[0]) > 0)
+    comps = equilibrium_manifolds(net, C, signatures=[(1,)], x0=x0, seed=0)[(1,)].components
+    assert len(comps) == 2
+    signs = []
+    for comp in comps:
+        P = comp.trace().points
+        det = P[:, 0] * P[:, 3] - P[:, 1] * P[:, 2]
+        assert np.all(det > 0) or np.all(det < 0)
+        signs.append(np.sign(det[0]))
+    assert sorted(signs) == [-1, 1]
+
+
 def test_cover_builds_an_atlas_of_a_surface_of_minima():
     """Network([3, 2, 1]): 8 weights - 3 product constraints - 3 laws = 2: the minima on a leaf are surfaces."""
     net = Network([3, 2, 1], [1.2])

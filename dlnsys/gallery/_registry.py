@@ -31,6 +31,8 @@ MODULES = [
     "hessian_spectra",
     "network_graph",
     "basins",
+    "manifolds_221",
+    "section61_leaf_table",
 ]
 
 
