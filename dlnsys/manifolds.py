@@ -620,6 +620,8 @@ class EquilibriumManifold(_Result):
         n = _positive_int(n, "n")
         rng = as_seed_rng(seed)
         prob = self._problem
+        if prob is None:
+            raise ValueError(f"sample: not available for the matrix-free analysis (more than {DENSE_LIMIT} weights)")
         if self.dimension == 0:
             return np.repeat(self.point[None, :], 1, axis=0)
         step = 0.2 * max(1.0, float(np.linalg.norm(self.point))) if step is None else float(step)
@@ -907,7 +909,9 @@ class LeafCriticalSets(_Result):
         rows.append(f"{'signature':<14}{'status':<11}{'comp':>5}{'dim':>6}{'index':>7}  {'norm.hyp.':<10}"
                     f"{'kind':<19}{'value':>12}")
         for s in self.sets:
-            sig = "{" + ",".join(map(str, s.signature)) + "}"
+            k = len(s.signature)
+            sig = ("{1.." + str(k) + "}" if k > 6 and s.signature == tuple(range(1, k + 1))
+                   else "{" + ",".join(map(str, s.signature)) + "}")
             comp_s = str(len(s.components)) + ("+" if s.tried.get("not_grouped") else "")
             if s.components:
                 dims = sorted({c.dimension for c in s.components})
@@ -1169,7 +1173,11 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
         per-channel constants ``(h-1, d_y)``, chain constants; ``np.zeros(n_laws)`` is the
         0-balanced leaf.
     signatures : iterable of signatures, optional
-        Default: all ``2^d_y`` (refused above ``d_y = 12``; pass the ones you want).
+        Default: all ``2^d_y``; only the global minima when ``d_y > 12`` or above 5,000 weights.
+        Above 5,000 weights only the global minima are analysed, matrix-free (:mod:`dlnsys._leafscale`:
+        Gauss-Newton with LSMR steps from ``x0``, the dimension certified by the rank of ``[K; DC]``,
+        the most negative normal eigenvalues by Lanczos with the leaf projector applied by conjugate
+        gradients; no tangent basis is formed).
     n_starts : int
         Random starts per signature (random critical points of signature S moved onto the leaf,
         and for the minima points of the leaf).
@@ -1238,9 +1246,10 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
         if x0.ndim != 1:
             raise ValueError(f"x0: expected one state of shape ({net.n_params},), got {x0.shape}")
     if signatures is None:
-        if net.d_y > 12:
-            raise ValueError(f"signatures: d_y = {net.d_y} gives 2^{net.d_y} signatures; pass the ones you want")
-        sigs = [tuple(c) for r in range(net.d_y + 1) for c in itertools.combinations(range(1, net.d_y + 1), r)]
+        if net.d_y > 12 or net.n_params > DENSE_LIMIT:
+            sigs = [tuple(range(1, min(net.d_y, net.d_min) + 1))]      # 2^d_y is too many / saddles not at scale
+        else:
+            sigs = [tuple(c) for r in range(net.d_y + 1) for c in itertools.combinations(range(1, net.d_y + 1), r)]
     else:
         if isinstance(signatures, (str, bytes)):
             raise ValueError(f"signatures: expected an iterable of signatures, got {signatures!r}")
@@ -1251,7 +1260,7 @@ def equilibrium_manifolds(net, C, *, signatures=None, n_starts=6, symmetries=16,
         if len(set(sigs)) != len(sigs):
             raise ValueError("signatures: repeated signature")
     if net.n_params > DENSE_LIMIT:
-        return _large(net, mats, sigs, x0, max_time)
+        return _large(net, mats, channels, sigs, x0, max_time)
     t_start = time.perf_counter()
     deadline = t_start + max_time
     bar = make_progress(progress, len(sigs), label="signatures", unit="")
@@ -1603,6 +1612,68 @@ def manifold_at(net, C, x) -> EquilibriumManifold:
     return _make_component(prob, x, _local_structure(prob, x), mats)
 
 
-def _large(net, mats, sigs, x0, max_time):
-    raise ValueError(f"net: {net.n_params} weights is above {DENSE_LIMIT}; the matrix-free leaf analysis is not "
-                     "available yet")
+def _large(net, mats, channels, sigs, x0, max_time):
+    """Above DENSE_LIMIT weights: the global minima only, matrix-free (:mod:`dlnsys._leafscale`).
+
+    The point comes from Gauss-Newton (LSMR steps) on ``W_(1:h) = Sigma, C(x) = C`` from ``x0`` (a state
+    near a global minimum of the leaf, e.g. the end of a simulation, or a constructed minimum) or, on a
+    diagonal leaf, from the exact point of the reduction (55). The dimension is certified through the
+    rank of ``[K; DC]`` (the set is then a manifold by the regular value theorem, so it is normally
+    hyperbolic), the index is 0 (``J = -K^T K``) and the most negative normal eigenvalues come from Lanczos on
+    ``K P K^T``, P the leaf projector applied by conjugate gradients."""
+    from . import _leafscale
+    t_start = time.perf_counter()
+    full = tuple(range(1, net.d_y + 1))
+    sets = []
+    for S in sigs:
+        value = _critical_value(net, S)
+        reason = _absence(net, mats, S)
+        if reason is not None:
+            sets.append(SignatureSet(signature=S, critical_value=value, status=ABSENT, components=[], reason=reason,
+                                     tried={}))
+            continue
+        if S != full or net.is_bottleneck:
+            sets.append(SignatureSet(signature=S, critical_value=value, status=NOT_FOUND, components=[],
+                                     reason=f"not searched: above {DENSE_LIMIT} weights only the global minima are "
+                                            "analysed (matrix-free)", tried={}))
+            continue
+        starts = ([x0] if x0 is not None else []) + _diagonal_starts(net, channels, S, None, limit=1)
+        if not starts:
+            sets.append(SignatureSet(signature=S, critical_value=value, status=NOT_FOUND, components=[],
+                                     reason=f"above {DENSE_LIMIT} weights the search needs a start: pass x0 (a state "
+                                            "near a global minimum of this leaf) or a diagonal leaf", tried={}))
+            continue
+        pol = None
+        for x in starts:
+            budget = max(1.0, max_time - (time.perf_counter() - t_start))
+            pol = _leafscale.polish_minimum(net, mats, x, max_time=budget / 2)
+            if pol.status == "ok":
+                break
+        tried = {"starts": len(starts), "polish": pol.status, "polish_iterations": pol.iterations}
+        if pol.status != "ok":
+            sets.append(SignatureSet(signature=S, critical_value=value, status=NOT_FOUND, components=[],
+                                     reason=f"matrix-free Gauss-Newton from the start did not reach the set: {pol.message}",
+                                     tried=tried))
+            continue
+        an = _leafscale.minimum_analysis(net, pol.x, max_time=max(1.0, max_time - (time.perf_counter() - t_start)))
+        tried.update(seconds=an.seconds, smallest_gram_eigenvalue=an.smallest_gram_eigenvalue,
+                     largest_gram_eigenvalue=an.largest_gram_eigenvalue)
+        notes = [f"matrix-free analysis ({net.n_params} weights): the tangent basis ({net.n_params} x dimension numbers) "
+                 "is not formed; normal_eigenvalues holds the most negative ones only"]
+        if not an.certified:
+            notes.append(an.message)
+        n_laws = net.n_conservation_laws
+        comp = EquilibriumManifold(
+            signature=S, critical_value=value, point=pol.x, residual=pol.residual, leaf_error=pol.leaf_error,
+            dimension=an.dimension if an.certified else -1, kernel_dimension=an.dimension if an.certified else -1,
+            expected_dimension=net.n_params - net.d_x * net.d_y - n_laws, tangent_basis=None,
+            normal_eigenvalues=np.sort(an.normal_eigenvalues), index=0, normally_hyperbolic=an.certified,
+            kind="global minimum", strict=False, leaf_singular=not an.certified, zero_tol=0.0, notes=notes)
+        sets.append(SignatureSet(signature=S, critical_value=value, status=FOUND, components=[comp],
+                                 reason="matrix-free Gauss-Newton from the start; dimension certified by the rank of "
+                                        "[K; DC]" if an.certified else "found; dimension not certified", tried=tried))
+    missing = [s for s in sets if s.status == NOT_FOUND]
+    return LeafCriticalSets(dims=net.dims, sigma=np.array(net.sigma), leaf=mats, leaf_singular=False, sets=sets,
+                            status="ok" if not missing else "incomplete",
+                            message="" if not missing else f"{len(missing)} signature(s) not searched or not found",
+                            seconds=time.perf_counter() - t_start, search_seconds=time.perf_counter() - t_start)

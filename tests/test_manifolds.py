@@ -372,3 +372,52 @@ def test_docstring_examples_run():
     import dlnsys.manifolds
     result = doctest.testmod(dlnsys.manifolds, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
+
+
+# ----------------------------------------------------------------------- matrix-free (n_params > 5,000)
+@pytest.mark.parametrize("dims", [[5, 3, 4, 2], [4, 4, 4, 4, 3], [6, 3, 3]])
+def test_matrix_free_operators_and_analysis_agree_with_dense(dims):
+    from dlnsys._leafscale import LargeOperators, minimum_analysis, polish_minimum
+    from dlnsys.critical import _product_differential
+    net = Network(dims, [2.0, 1.5, 1.0][: dims[-1]])
+    rng = np.random.default_rng(len(dims))
+    x = rng.standard_normal(net.n_params)
+    ops = LargeOperators(net, x)
+    K, D = _product_differential(net, x), conservation_differential(net, x)
+    E = np.eye(net.n_params)
+    assert np.allclose(np.array([ops.K(e) for e in E]).T, K, atol=1e-12)
+    assert np.allclose(np.array([ops.DC(e) for e in E]).T, D, atol=1e-12)
+    assert np.allclose(np.array([ops.KT(e) for e in np.eye(K.shape[0])]).T, K.T, atol=1e-12)
+    assert np.allclose(np.array([ops.DCT(e) for e in np.eye(D.shape[0])]).T, D.T, atol=1e-12)
+    C = dlnsys.leaf_of(net, 0.7 * x)
+    pol = polish_minimum(net, C, 0.7 * x)
+    assert pol.status == "ok" and on_set(net, C, pol.x, tuple(range(1, net.d_y + 1)))
+    an = minimum_analysis(net, pol.x, k=3)
+    dense = dlnsys.manifold_at(net, C, pol.x)
+    assert an.certified and an.dimension == dense.dimension == bordered_rank_nullity(net, pol.x)
+    assert np.allclose(np.sort(an.normal_eigenvalues), np.sort(dense.normal_eigenvalues)[:3], rtol=1e-6)
+
+
+def test_matrix_free_budget_is_reported():
+    from dlnsys._leafscale import polish_minimum
+    net = Network([4, 4, 4, 4, 3], [2.0, 1.5, 1.0])
+    x = np.random.default_rng(0).standard_normal(net.n_params)
+    pol = polish_minimum(net, dlnsys.leaf_of(net, x), 3 * x, max_iter=1)
+    assert pol.status in ("failed", "budget") and pol.message
+
+
+def test_above_5000_weights_the_minima_are_analysed_matrix_free():
+    net = Network([32] * 6, np.linspace(2.0, 1.0, 32))                   # 5,120 weights, 2,112 laws
+    x = dlnsys.random_critical_point(net, tuple(range(1, 33)), 0).x
+    C = dlnsys.leaf_of(net, x)
+    rng = np.random.default_rng(1)
+    res = equilibrium_manifolds(net, C, x0=x + 1e-4 * rng.standard_normal(net.n_params))
+    comp, = res.components
+    assert comp.dimension == 5120 - 32 * 32 - 4 * 32 * 33 // 2 == comp.expected_dimension == 1984
+    assert comp.normally_hyperbolic and comp.index == 0 and comp.tangent_basis is None
+    assert np.all(comp.normal_eigenvalues < 0)
+    assert on_set(net, C, comp.point, tuple(range(1, 33)))
+    with pytest.raises(ValueError, match="sample"):
+        comp.sample(2)
+    saddle = equilibrium_manifolds(net, C, x0=x, signatures=[(1,)])
+    assert saddle[(1,)].status == "not found" and "only the global minima" in saddle[(1,)].reason
