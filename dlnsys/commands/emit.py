@@ -27,6 +27,8 @@ def add_parser(subparsers):
             "dlnsys emit --system paper-62 --continuation c1 --target auto -o out/",
             "dlnsys emit --dims 4,4,4 --sigma 3,2,1.5,1 --reduction logistic --gamma 0 --continuation gam "
             "--target auto -o out/",
+            "dlnsys emit --dims 2,2,1 --sigma 1.5 --ics 0.5,0.1,-0.3,0.8,1.0,0.2 --continuation s1 --form bordered "
+            "--slice --target auto -o out/",
         ])
     p.add_argument("--target", required=True, choices=TARGETS, help="the tool to write for")
     p.add_argument("-o", "--out", "--output-dir", dest="out", required=True, metavar="DIR",
@@ -49,6 +51,10 @@ def add_parser(subparsers):
                    help="continuation form (default leaf-reduced for chains and the logistic reduction, "
                         "bordered otherwise)")
     p.add_argument("--leaf", type=float_list, metavar="C1,...", help="leaf constants for chain continuation")
+    p.add_argument("--slice", action="store_true",
+                   help="bordered continuation of a non-isolated equilibrium (a manifold of equilibria on the "
+                        "leaf): add phase conditions normal to its tangent space at the start point, so that AUTO "
+                        "and PyCont see an isolated equilibrium")
     p.add_argument("--eta", type=positive_float, default=0.01, help="step of the gradient-descent map (gd-map)")
     p.add_argument("--t-end", type=positive_float, default=None, help="final time (iterations for maps)")
     p.add_argument("--dt", type=positive_float, default=None, help="output step")
@@ -173,7 +179,10 @@ def build_spec(args):
         dims = tuple(spec.metadata["dims"])
         net = Network(dims, spec.metadata["sigma"])
         x_eq = _equilibrium_from(net, spec.initial)
-        return g.bordered_spec(net, x_eq, parameter=cont, name=args.name or f"{spec.name}_bord", options=opts)
+        return g.bordered_spec(net, x_eq, parameter=cont, name=args.name or f"{spec.name}_bord", options=opts,
+                               slice=args.slice)
+    if args.slice:
+        raise ValueError("--slice: applies to bordered leaf continuation (--continuation PARAM --form bordered)")
     return spec
 
 

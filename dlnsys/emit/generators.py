@@ -35,7 +35,7 @@ from .spec import JACOBIAN_MAX_VARIABLES, MAX_MODEL_NAME_LEN, Continuation, Jaco
 
 __all__ = [
     "network_spec", "gd_map_spec", "chain_spec", "paper_spec", "diagonal_spec", "logistic_spec",
-    "bordered_spec", "chain_leaf_spec", "section61_network", "PAPER_EXAMPLES", "DEFAULT_OPTIONS",
+    "bordered_spec", "slice_basis", "chain_leaf_spec", "section61_network", "PAPER_EXAMPLES", "DEFAULT_OPTIONS",
 ]
 
 #: Writer hints used when a generator is not told otherwise.
@@ -613,8 +613,28 @@ def logistic_spec(sigma, h, z0=None, *, gamma=0.0, regularized=None, name=None, 
 
 
 # -------------------------------------------------------------- continuation
+def slice_basis(net: Network, x_eq, laws=None):
+    """Orthonormal basis (columns) of the tangent space at ``x_eq`` of the equilibria on its leaf.
+
+    The kernel of ``[J(x_eq); DC(x_eq)]`` (J the Jacobian of the flow, DC the differential of the laws,
+    or of the subset ``laws``), by a rank-revealing SVD. At a point of a clean (Morse-Bott) manifold of
+    equilibria on the leaf this is the manifold's tangent space (see :mod:`dlnsys.manifolds`); it is empty
+    at an isolated equilibrium.
+    """
+    from ..invariants import conservation_differential
+    from .. import flow
+    x_eq = np.asarray(_check_x0(x_eq, net.n_params, "x_eq"), dtype=float)
+    D = conservation_differential(net, x_eq)
+    if laws is not None:
+        D = D[list(laws)]
+    M = np.vstack([-flow.hessian(net, x_eq), D])
+    _, sv, vt = np.linalg.svd(M, full_matrices=True)
+    rank = int(np.sum(sv > 1e-9 * max(float(sv[0]) if sv.size else 0.0, 1.0)))
+    return vt[rank:].T
+
+
 def bordered_spec(net: Network, x_eq, *, parameter="c1", name="bordered", parameter_range=None,
-                  step=0.01, max_steps=500, laws=None, options=None) -> OdeSpec:
+                  step=0.01, max_steps=500, laws=None, options=None, slice=False) -> OdeSpec:
     """Equilibria of ``net`` on the leaf through ``x_eq`` in bordered form, as an ODE.
 
     ``x' = f(x) + sum_k mu_k grad pi_k(x)``, ``mu_k' = pi_k(x) - c_k`` with ``pi_k`` the upper-
@@ -630,6 +650,18 @@ def bordered_spec(net: Network, x_eq, *, parameter="c1", name="bordered", parame
     eigenvalue ``-(sigma^2 + w1^4)/w1^2``). The equilibria are hyperbolic saddles of the
     bordered ODE: fit for continuation (no spurious folds or Hopf points), not for integration;
     their stability *on the leaf* is the sign of the remaining eigenvalues.
+
+    ``slice=True``: when the equilibria are not isolated on the leaf (a manifold of dimension m through
+    ``x_eq``, e.g. the curves of minima of ``Network([2, 2, 1])``), the bordered matrix is singular and
+    AUTO or PyCont report folds and branch points that do not exist. The slice adds the phase conditions
+    ``t_j . (x - x_eq) = 0`` for an orthonormal basis ``t_1..t_m`` of the manifold's tangent space at
+    ``x_eq`` (:func:`slice_basis`), with m extra unknowns ``xnu1, ...``:
+    ``x' = f + sum mu_k grad pi_k + sum nu_j t_j``, ``nu_j' = t_j . (x - x_eq)``. The t_j are tangent to
+    the leaf (``DC t_j = 0``), so at a solution ``f + D^T mu + T nu = 0`` splits into ``T nu = 0``
+    (the t_j are orthogonal to the range of ``D^T`` and to f, which is 0 on the set): ``nu = 0``, and the
+    solutions are the equilibria on the leaf in the affine plane through ``x_eq`` normal to the manifold,
+    isolated when the manifold is clean (Morse-Bott). The numbers t_j and ``t_j . x_eq`` are written into
+    the equations. With m = 0 (an isolated equilibrium) nothing is added.
     """
     from ..invariants import conservation_differential, conserved_vector
     x_eq = np.asarray(_check_x0(x_eq, net.n_params, "x_eq"))
@@ -690,23 +722,43 @@ def bordered_spec(net: Network, x_eq, *, parameter="c1", name="bordered", parame
         rhs.append(e + extra if e != "0" else _sum([extra]) or "0")
     for kk in range(K):
         rhs.append(f"{law_exprs[kk]}-c{kk + 1}")
+    nus = []
+    if slice:
+        T = slice_basis(net, x_eq, laws)
+        m = T.shape[1]
+        wn = _pad(m) if m else 1
+        nus = [f"xnu{j:0{wn}d}" for j in range(1, m + 1)]
+        for j in range(m):
+            t = T[:, j]
+            for i in range(net.n_params):
+                if t[i] != 0.0:
+                    rhs[i] = f"{rhs[i]}{_num_term(t[i])}*{nus[j]}"
+            terms = "".join(f"{_num_term(t[i])}*{names[i]}" for i in range(net.n_params) if t[i] != 0.0)
+            rhs.append(f"{terms}{_num_term(-float(t @ x_eq))}".lstrip("+") or "0")
     if parameter not in params:
         raise ValueError(f"parameter: {parameter!r} is not a parameter ({', '.join(params)})")
     v0 = params[parameter]
     if parameter_range is None:
         parameter_range = (v0 - 3.0, v0 + 3.0) if parameter.startswith("c") else (0.5 * v0 if v0 > 0 else -1.0,
                                                                                     2.0 * v0 if v0 > 0 else 1.0)
-    cont = Continuation(parameter=parameter, form="bordered", extra_unknowns=mus,
+    cont = Continuation(parameter=parameter, form="bordered", extra_unknowns=mus + nus,
                         parameter_range=tuple(float(v) for v in parameter_range), step=float(step),
                         max_steps=int(max_steps))
     meta = dict(base.metadata, system="bordered", reduction="leaf-bordered",
                 laws=[list(flat[k]) for k in laws], equations=["9", "63"] if net.dims == (1, 1, 1) else ["9"])
     aux = [a for a in base.aux if not a[0].startswith("cq")] + [(f"pi{k + 1}", law_exprs[k]) for k in range(K)]
-    return OdeSpec(name=name, kind="ode", variables=names + mus, initial=list(x_eq) + [0.0] * K,
+    if nus:
+        meta["slice"] = {"reference": [float(v) for v in x_eq], "dimension": len(nus)}
+    return OdeSpec(name=name, kind="ode", variables=names + mus + nus, initial=list(x_eq) + [0.0] * (K + len(nus)),
                    parameters=params, intermediates=base.intermediates, rhs=rhs, aux=aux, metadata=meta,
                    continuation=cont, options=_options(options),
                    description="equilibria on a conservation-law leaf, bordered form: "
                                "dx = f + sum mu_k grad pi_k, dmu_k = pi_k - c_k")
+
+
+def _num_term(v: float) -> str:
+    """A signed numeric term, ``+0.5`` / ``-1.25e-3`` (17 significant digits: the slice is exact to rounding)."""
+    return f"+{v:.17g}" if v >= 0 else f"-{-v:.17g}"
 
 
 def chain_leaf_spec(depth, sigma=1.0, c=None, *, parameter="c1", name=None, parameter_range=None,
