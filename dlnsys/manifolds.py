@@ -351,13 +351,13 @@ def _local_structure(prob, x, *, eps=None, deadline=None):
     K = B @ V[:, zero]                                   # kernel of the leaf Jacobian, orthonormal
     notes = []
     verified = True
-    if singular:
+    zero_leaf = all(not np.any(m) for m in prob.mats)
+    if singular and zero_leaf:
         # at a singular point of the leaf, first-order projections cannot tell tangent directions from directions that
-        # leave the leaf at second order; the component is taken as the orbit of the symmetries that keep C
+        # leave the leaf at second order; on the 0-balanced leaf the component is the orbit of the symmetries
         T = _orbit_tangent(net, x, prob.mats)
-        notes.append("dimension from the orbit of the leaf's symmetries (W_i -> Q_i W_i Q_(i-1)^T, Q_i C_i Q_i^T = C_i): "
-                     "on the 0-balanced leaf this orbit is the whole component (balanced critical points are "
-                     "W_i = U_i D U_(i-1)^T); elsewhere it is a lower bound")
+        notes.append("dimension from the orbit of the leaf's symmetries (W_i -> Q_i W_i Q_(i-1)^T): on the 0-balanced "
+                     "leaf this orbit is the whole component (balanced critical points are W_i = U_i D U_(i-1)^T)")
     elif k == 0:
         T = np.zeros((n, 0))
     else:
@@ -402,6 +402,11 @@ def _local_structure(prob, x, *, eps=None, deadline=None):
             T = Uq[:, :m]
             # re-orthonormalize inside the kernel (T is tangent to first order only)
             T = K @ np.linalg.qr(K.T @ T)[0] if m else np.zeros((n, 0))
+    if singular and not zero_leaf:
+        lower = _orbit_tangent(net, x, prob.mats).shape[1]
+        notes.append(f"singular point of the leaf: the measured dimension {T.shape[1]} is an upper bound (directions that "
+                     f"leave the leaf at second order look tangent to first order); the orbit of the leaf's "
+                     f"symmetries gives the lower bound {lower}")
     dim = T.shape[1]
     # normal spectrum: B^T J B on the complement of the tangent space inside ker DC
     if dim:

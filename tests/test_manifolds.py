@@ -218,6 +218,28 @@ def test_chains_agree_with_the_exact_equilibria(h, c):
         assert res[()].status == "absent"
 
 
+@pytest.mark.parametrize("dims,channels", [((2, 2, 2), [[0.5, -0.3]]), ((2, 2, 2, 2), [[0.4, -0.2], [0.3, 0.1]])])
+def test_diagonal_leaves_agree_with_the_exact_diagonal_equilibria(dims, channels):
+    """Every exact point of the diagonal reduction (55) is an equilibrium of the leaf analysis with the same kind,
+    the same leaf nullity (kernel dimension), and its signature is found; off the diagonal there can be more
+    (on these leaves the reduction has no saddle, the full network has strict ones)."""
+    net = Network(dims, [2.0, 1.0])
+    C = np.array(channels)
+    exact = equilibria_on_leaf(net, C, method="diagonal")
+    res = equilibrium_manifolds(net, C, seed=0)
+    assert exact.status == "ok" and len(exact) > 0
+    for e in exact:
+        m = dlnsys.manifold_at(net, C, e.state)
+        assert m.kind == e.kind and m.signature == e.signature
+        assert m.kernel_dimension == e.leaf_nullity == bordered_rank_nullity(net, e.state)
+        assert res[e.signature].status == "found"
+        assert any(c.dimension == m.dimension for c in res[e.signature].components)
+    for entry in res:
+        for comp in entry.components:
+            assert on_set(net, dlnsys.leaves.parse_leaf(net, C)[0], comp.point, entry.signature)
+            assert comp.strict == (comp.kind == "strict saddle") and comp.kind == dlnsys.classify(net, comp.point).kind
+
+
 # ----------------------------------------------------------------------- random architectures
 @st.composite
 def architectures(draw):
