@@ -43,6 +43,13 @@ How the local structure is measured at a point x of ``E_S``:
   the leaf); ``kind`` is :func:`dlnsys.classify`'s verdict (global minimum / strict saddle /
   non-strict saddle) at the same point.
 
+Singular leaves: where the laws' differential drops rank at the point (the 0-balanced leaf of a wide
+network, points with vanishing weights) ``leaf_singular`` is set and said in the notes. On the
+0-balanced leaf every critical point is balanced, ``W_i = U_i D U_(i-1)^T``, and the component is the
+orbit of the hidden-layer rotations: its dimension ``sum_i (k d_i - k (k + 1) / 2)`` (``k = |S|``) is
+taken from the orbit. Elsewhere the measured dimension is an upper bound there and the orbit of the
+leaf's symmetries a lower bound (both are reported).
+
 Closed forms checked in the tests: for the global minima on a leaf where ``D W_{1:h}`` and
 ``DC`` are jointly onto (generic leaves without bottleneck), the dimension is
 ``n_params - d_x d_y - n_laws``; for h = 2 and S = {} the component is
