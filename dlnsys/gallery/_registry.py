@@ -15,8 +15,9 @@ SECTIONS = {
               "Figs. 1–7 of Wendin & Altafini, “Gradient Flow Equations for Deep Linear Neural Networks” (2025), "
               "recomputed with dlnsys."),
     "beyond": ("Beyond the paper",
-               "Bifurcations, equilibrium branches, Hessian spectra, the network as a graph and basins of "
-               "attraction: what dlnsys computes that the paper does not show."),
+               "Bifurcations, equilibrium branches, Hessian spectra, the network as a graph, basins of "
+               "attraction and the manifolds of equilibria on leaves: what dlnsys computes that the paper does "
+               "not show."),
 }
 
 #: Portrait modules under :mod:`dlnsys.gallery.portraits`, in index order.
