@@ -1423,7 +1423,7 @@ _PLATEAU_CACHE = {}
 
 def _plateau_points(net, x0):
     """States of the trajectory from x0 at its closest approaches to critical points, by signature (a dict)."""
-    key = (id(net), x0.tobytes())
+    key = (net.dims, tuple(float(v) for v in net.sigma), x0.tobytes())
     if key not in _PLATEAU_CACHE:
         from .simulate import simulate
         from .separatrices import itinerary
@@ -1446,7 +1446,7 @@ _MINIMUM_CACHE = {}
 
 def _a_minimum(net, mats, channels, x0, rng, deadline):
     """One global minimum on the leaf (cached per network and leaf), or None."""
-    key = (id(net), _leaf_vector(mats).tobytes())
+    key = (net.dims, tuple(float(v) for v in net.sigma), _leaf_vector(mats).tobytes())
     if key in _MINIMUM_CACHE:
         return _MINIMUM_CACHE[key]
     if net.is_bottleneck:
