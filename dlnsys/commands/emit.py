@@ -52,9 +52,11 @@ def add_parser(subparsers):
                         "bordered otherwise)")
     p.add_argument("--leaf", type=float_list, metavar="C1,...", help="leaf constants for chain continuation")
     p.add_argument("--slice", action="store_true",
-                   help="bordered continuation of a non-isolated equilibrium (a manifold of equilibria on the "
-                        "leaf): add phase conditions normal to its tangent space at the start point, so that AUTO "
-                        "and PyCont see an isolated equilibrium")
+                   help="with --continuation and --form bordered: for a non-isolated equilibrium (a manifold of "
+                        "equilibria on the leaf, e.g. the minima of 2,2,1) add phase conditions t_j.(x - x_ref) = 0 "
+                        "normal to the manifold's tangents t_j at the start equilibrium x_ref (the rest point of the "
+                        "flow from --ics), one extra unknown xnu1.. each (0 at solutions), so that AUTO and PyCont "
+                        "see an isolated equilibrium instead of spurious folds and branch points")
     p.add_argument("--eta", type=positive_float, default=0.01, help="step of the gradient-descent map (gd-map)")
     p.add_argument("--t-end", type=positive_float, default=None, help="final time (iterations for maps)")
     p.add_argument("--dt", type=positive_float, default=None, help="output step")
@@ -87,8 +89,18 @@ def _equilibrium_from(net, x0):
                      "give --ics closer to one")
 
 
+_SLICE_USE = "--slice: applies to bordered leaf continuation (--continuation PARAM --form bordered of a network)"
+
+
 def build_spec(args):
     """The OdeSpec the arguments describe (ValueError names the argument at fault)."""
+    spec = _build_spec(args)
+    if args.slice and (spec.continuation is None or spec.continuation.form != "bordered"):
+        raise ValueError(_SLICE_USE)       # never silently ignored (leaf-reduced forms are isolated already)
+    return spec
+
+
+def _build_spec(args):
     from ..emit import generators as g
     from ..emit.spec import check_identifier, MAX_MODEL_NAME_LEN
     from ..network import Network
@@ -181,8 +193,6 @@ def build_spec(args):
         x_eq = _equilibrium_from(net, spec.initial)
         return g.bordered_spec(net, x_eq, parameter=cont, name=args.name or f"{spec.name}_bord", options=opts,
                                slice=args.slice)
-    if args.slice:
-        raise ValueError("--slice: applies to bordered leaf continuation (--continuation PARAM --form bordered)")
     return spec
 
 
@@ -207,10 +217,10 @@ def run(args) -> int:
     clash = [p for p in targets if os.path.exists(p)]
     if clash and not args.force:
         raise ValueError(f"--out: {clash[0]!r} exists; pass --force to overwrite")
+    from .._io import write_text_atomic
     for p, text in targets.items():
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
-        with open(p, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        write_text_atomic(p, text)         # temporary name in the folder, then renamed
     size = sum(len(t) for t in files.values())
     sys.stdout.write(f"wrote {len(files)} file(s) for {spec.name} ({spec.n} variables, {size} characters): "
                      + ", ".join(sorted(targets)) + "\n")

@@ -613,24 +613,47 @@ def logistic_spec(sigma, h, z0=None, *, gamma=0.0, regularized=None, name=None, 
 
 
 # -------------------------------------------------------------- continuation
-def slice_basis(net: Network, x_eq, laws=None):
-    """Orthonormal basis (columns) of the tangent space at ``x_eq`` of the equilibria on its leaf.
+#: Relative tolerances of the slice: x_eq must satisfy ``|f(x_eq)| <= SLICE_EQ_RTOL * max(1, |M| |x_eq|)``
+#: (M = [J; DC], so x_eq is within about 1e-9 |x_eq| of the equilibrium set), and singular values of M
+#: below ``SLICE_RANK_RTOL * max(1, |M|)`` count as zero. Off the set by delta the tangent singular values
+#: grow like delta (about |f| here), so the rank threshold sits two decades above the accepted residual.
+SLICE_EQ_RTOL = 1e-9
+SLICE_RANK_RTOL = 1e-7
 
-    The kernel of ``[J(x_eq); DC(x_eq)]`` (J the Jacobian of the flow, DC the differential of the laws,
-    or of the subset ``laws``), by a rank-revealing SVD. At a point of a clean (Morse-Bott) manifold of
-    equilibria on the leaf this is the manifold's tangent space (see :mod:`dlnsys.manifolds`); it is empty
-    at an isolated equilibrium.
+
+def slice_basis(net: Network, x_eq, laws=None):
+    """Orthonormal basis (columns, ``n x m``) of the tangent space at ``x_eq`` of the equilibria on its leaf.
+
+    The kernel of ``M = [J(x_eq); DC(x_eq)]`` (J the Jacobian of the flow = -Hessian, DC the differential
+    of the laws, or of the subset ``laws``), by a rank-revealing SVD: right singular vectors of singular
+    values ``<= SLICE_RANK_RTOL * max(1, |M|)``. At a point of a clean (Morse-Bott) manifold of equilibria
+    on the leaf this is the manifold's tangent space (see :mod:`dlnsys.manifolds`); it is empty (``m = 0``)
+    at an isolated equilibrium. ``x_eq`` must be an equilibrium of the flow (``|f(x_eq)| <= SLICE_EQ_RTOL *
+    max(1, |M| |x_eq|)``), else ValueError naming ``x_eq``: elsewhere the kernel means nothing.
     """
     from ..invariants import conservation_differential
     from .. import flow
+    if not isinstance(net, Network):
+        raise ValueError(f"net: expected a dlnsys.Network, got {type(net).__name__}")
     x_eq = np.asarray(_check_x0(x_eq, net.n_params, "x_eq"), dtype=float)
     D = conservation_differential(net, x_eq)
     if laws is not None:
         D = D[list(laws)]
     M = np.vstack([-flow.hessian(net, x_eq), D])
     _, sv, vt = np.linalg.svd(M, full_matrices=True)
-    rank = int(np.sum(sv > 1e-9 * max(float(sv[0]) if sv.size else 0.0, 1.0)))
-    return vt[rank:].T
+    top = max(float(sv[0]) if sv.size else 0.0, 1.0)
+    res = float(np.linalg.norm(net.vector_field(x_eq)))
+    tol = SLICE_EQ_RTOL * max(1.0, top * float(np.linalg.norm(x_eq)))
+    if not res <= tol:
+        raise ValueError(f"x_eq: not an equilibrium of the flow (|f(x_eq)| = {res:.3g} > {tol:.3g}); the slice "
+                         "is built at a point of the equilibrium manifold: polish x_eq first (e.g. "
+                         "dlnsys.equilibria_on_leaf or dlnsys.equilibrium_manifolds)")
+    rank = int(np.sum(sv > SLICE_RANK_RTOL * top))
+    T = vt[rank:].T
+    for j in range(T.shape[1]):                 # deterministic signs: largest entry positive
+        if T[int(np.argmax(np.abs(T[:, j]))), j] < 0:
+            T[:, j] = -T[:, j]
+    return T
 
 
 def bordered_spec(net: Network, x_eq, *, parameter="c1", name="bordered", parameter_range=None,
@@ -651,17 +674,35 @@ def bordered_spec(net: Network, x_eq, *, parameter="c1", name="bordered", parame
     bordered ODE: fit for continuation (no spurious folds or Hopf points), not for integration;
     their stability *on the leaf* is the sign of the remaining eigenvalues.
 
-    ``slice=True``: when the equilibria are not isolated on the leaf (a manifold of dimension m through
-    ``x_eq``, e.g. the curves of minima of ``Network([2, 2, 1])``), the bordered matrix is singular and
-    AUTO or PyCont report folds and branch points that do not exist. The slice adds the phase conditions
-    ``t_j . (x - x_eq) = 0`` for an orthonormal basis ``t_1..t_m`` of the manifold's tangent space at
-    ``x_eq`` (:func:`slice_basis`), with m extra unknowns ``xnu1, ...``:
-    ``x' = f + sum mu_k grad pi_k + sum nu_j t_j``, ``nu_j' = t_j . (x - x_eq)``. The t_j are tangent to
-    the leaf (``DC t_j = 0``), so at a solution ``f + D^T mu + T nu = 0`` splits into ``T nu = 0``
-    (the t_j are orthogonal to the range of ``D^T`` and to f, which is 0 on the set): ``nu = 0``, and the
-    solutions are the equilibria on the leaf in the affine plane through ``x_eq`` normal to the manifold,
-    isolated when the manifold is clean (Morse-Bott). The numbers t_j and ``t_j . x_eq`` are written into
-    the equations. With m = 0 (an isolated equilibrium) nothing is added.
+    ``slice=True``: when the equilibria are not isolated on the leaf (a manifold E of dimension m through
+    ``x_eq``, e.g. the curves of global minima of ``Network([2, 2, 1])`` on a generic leaf), the bordered
+    matrix is singular and AUTO or PyCont report folds and branch points that do not exist. The slice is
+    the affine plane through ``x_eq`` normal to E: with an orthonormal basis ``T = [t_1..t_m]`` of
+    ``ker M``, ``M = [J(x_eq); D(x_eq)]`` (:func:`slice_basis`; ``D`` = the rows ``grad pi_k``), it adds m
+    unknowns ``xnu1, ...`` and the phase conditions ``T^T (x - x_eq) = 0``::
+
+        x' = f(x) + sum_k mu_k grad pi_k(x) + sum_j nu_j t_j,   mu_k' = pi_k(x) - c_k,   nu_j' = t_j . (x - x_eq)
+
+    * Isolated start. ``(x_eq, 0, 0)`` is a solution; its Jacobian is ``[[J, D^T, T], [D, 0, 0], [T^T, 0, 0]]``
+      (mu = 0). The laws are conserved, ``D(x) f(x) = 0`` for all x; differentiated at an equilibrium this
+      gives ``D J = 0`` and, J being symmetric, ``J D^T = 0``. For a kernel vector ``(v, a, b)``: ``D v = 0``,
+      ``T^T v = 0``, ``J v + D^T a + T b = 0``. Times D: ``D D^T a = 0``, so ``a = 0`` (D has full row rank,
+      checked); times ``T^T``: ``b = 0`` (``J T = 0``, ``D T = 0``); then ``v`` is in ``ker M = span T`` and
+      orthogonal to it: ``v = 0``. So the augmented equilibrium is isolated (and followed by the implicit
+      function theorem) whatever the manifold looks like, because T is the whole kernel of M.
+    * ``nu = 0`` (and ``mu = 0``) at the solutions. When E is clean (Morse-Bott: ``ker M`` is its tangent
+      space, as for the global minima ``W_{1:h} = Sigma`` meeting the leaf transversally) it persists for
+      nearby parameter values and meets the slice at one point ``x_p`` near ``x_eq``; ``(x_p, 0, 0)`` solves the
+      augmented system, so by uniqueness it is the continued solution: an equilibrium of the flow on the
+      leaf, in the slice, with ``nu = mu = 0``. (In general a solution is a critical point of the loss on
+      leaf-and-slice with Lagrange multipliers ``(mu, nu)``; ``nu != 0`` along a branch says the equilibria
+      stopped being a manifold of dimension m there, so read nu and mu as checks.)
+
+    The numbers of T and ``t_j . x_eq`` are written into the equations (17 significant digits; no extra
+    parameters, so XPPAUT's parameter limit is untouched and long lines are split by the writers);
+    ``metadata['slice']`` has the reference point, the dimension m and the tangents. ``x_eq`` must then be
+    an equilibrium (ValueError naming ``x_eq`` otherwise, see :func:`slice_basis`). With m = 0 (an isolated
+    equilibrium) nothing is added.
     """
     from ..invariants import conservation_differential, conserved_vector
     x_eq = np.asarray(_check_x0(x_eq, net.n_params, "x_eq"))
@@ -747,13 +788,15 @@ def bordered_spec(net: Network, x_eq, *, parameter="c1", name="bordered", parame
     meta = dict(base.metadata, system="bordered", reduction="leaf-bordered",
                 laws=[list(flat[k]) for k in laws], equations=["9", "63"] if net.dims == (1, 1, 1) else ["9"])
     aux = [a for a in base.aux if not a[0].startswith("cq")] + [(f"pi{k + 1}", law_exprs[k]) for k in range(K)]
-    if nus:
-        meta["slice"] = {"reference": [float(v) for v in x_eq], "dimension": len(nus)}
+    if slice:
+        meta["slice"] = {"reference": [float(v) for v in x_eq], "dimension": len(nus),
+                         "tangents": [[float(v) for v in T[:, j]] for j in range(T.shape[1])]}
     return OdeSpec(name=name, kind="ode", variables=names + mus + nus, initial=list(x_eq) + [0.0] * (K + len(nus)),
                    parameters=params, intermediates=base.intermediates, rhs=rhs, aux=aux, metadata=meta,
                    continuation=cont, options=_options(options),
                    description="equilibria on a conservation-law leaf, bordered form: "
-                               "dx = f + sum mu_k grad pi_k, dmu_k = pi_k - c_k")
+                               "dx = f + sum mu_k grad pi_k, dmu_k = pi_k - c_k"
+                               + (", sliced: + sum nu_j t_j, dnu_j = t_j.(x - x_ref)" if nus else ""))
 
 
 def _num_term(v: float) -> str:
