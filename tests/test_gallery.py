@@ -551,6 +551,41 @@ def test_index_page_in_browser(browser, server, shot_dir):
     assert thumbs == len(SLUGS)
 
 
+def test_libraries_are_shared_files(built_site):
+    """One copy of each library under _static/, referenced by relative paths; nothing unreferenced,
+    nothing missing, and no page carries its own copy of a library."""
+    site, _ = built_site
+    static = site / _offline.STATIC_DIR
+    used = {}
+    for f in site.glob("*.html"):
+        text = f.read_text(encoding="utf-8")
+        for name in _offline.static_references(text):
+            used.setdefault(name, []).append(f.name)
+        assert "/* BEGIN bokeh.min.js */" not in text and "plotly.js v" not in text[:200_000], f.name
+    on_disk = {f.name for f in static.iterdir()}
+    assert set(used) == on_disk, (set(used) ^ on_disk)
+    libs = [n.rsplit("-", 1)[0] for n in on_disk]
+    assert len(libs) == len(set(libs)), f"two versions of one library: {sorted(on_disk)}"
+    assert {"bokeh", "panel", "plotly"} <= set(libs), sorted(on_disk)
+    pages = [f for f in site.glob("*.html") if f.name != "index.html"]
+    assert all(len(used[n]) >= 2 for n in used if n.startswith(("bokeh-", "panel-"))), used
+    total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    print(f"\n[gallery] site {total / 1e6:.1f} MB; own page sizes (kB): "
+          + ", ".join(f"{f.stem} {f.stat().st_size / 1e3:.0f}" for f in sorted(pages)))
+
+
+@pytest.mark.parametrize("slug", ["hessian-spectra", "fig6-two-hidden-layers"])
+def test_page_opens_from_disk(slug, built_site, browser):
+    """file:// with no server: the shared libraries load by relative path, the plots render (bokeh and plotly)."""
+    site, _ = built_site
+    state = _load(browser, (site / f"{slug}.html").as_uri())
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    reqs = [u for u in _requests(browser) if not u.startswith("file://")]
+    assert errors == [], errors
+    assert _outside(reqs, "") == [], reqs
+    assert state["docs"] > 0 and state["canvases"] + state["plotly_svgs"] > 0, state
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_portrait_page_in_browser(slug, browser, server, shot_dir):
     state = _load(browser, server + f"{slug}.html")

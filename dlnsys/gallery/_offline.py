@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import mimetypes
 import pathlib
 import re
 
-__all__ = ["OfflineError", "inline_cdn_references", "external_references", "data_uri", "panel_dist_dir"]
+__all__ = ["OfflineError", "inline_cdn_references", "external_references", "data_uri", "panel_dist_dir",
+           "externalize_libraries", "static_references", "STATIC_DIR"]
 
 _CDN = re.compile(r"https?://cdn\.holoviz\.org/panel/[^/\"'\\\s]+/dist/([^\"'\\?#\s)]+)(?:[?#][^\"'\\\s)]*)?")
 _CSS_URL = re.compile(r"url\(\s*([\"']?)([^\"')]+)\1\s*\)")
@@ -103,3 +105,63 @@ def external_references(html: str) -> list[str]:
     markup = _SCRIPT_BODY.sub(r"\1\2", html)      # string constants inside scripts are not requests
     found += [m.group(0) for m in _FETCHING.finditer(markup)]
     return found
+
+
+# ------------------------------------------------------------------ one copy of each library
+#: Folder (relative to the pages) that holds the shared library files.
+STATIC_DIR = "_static"
+# Inline bodies at least this large go to a shared file; the page's own small scripts stay inline.
+_MIN_SHARED = 16_384
+_INLINE_BLOCK = re.compile(r'<script type="text/javascript">(.*?)</script>|<style>(.*?)</style>', re.DOTALL)
+_BANNER = re.compile(r"/\*\s*BEGIN\s+([\w.-]+?)(?:\.min)?\.js|plotly\.js v|es-module-shims|maplibregl")
+_STATIC_REF = re.compile(r'(?:src|href)="' + STATIC_DIR + r'/([\w.-]+)"')
+
+
+def _library_name(body: str) -> str:
+    m = _BANNER.search(body[:2000])
+    if not m:
+        return "lib"
+    if m.group(1):
+        return m.group(1)
+    return {"p": "plotly", "e": "es-module-shims", "m": "maplibre"}[m.group(0)[0]]
+
+
+def externalize_libraries(html: str, static_dir) -> tuple[str, list[str]]:
+    """Move the inlined library code of a saved page into shared files; returns ``(html, names)``.
+
+    Panel saves every page with its own copy of Bokeh, Panel and Plotly (3-9 MB, nearly all of a
+    page). Each inline ``<script type="text/javascript">`` or ``<style>`` body of at least
+    16 KiB is written once to ``static_dir/<library>-<sha256 prefix>.js`` (``.css``) and referenced by
+    the relative path ``_static/<name>``. The names are content addressed, so pages built by
+    different processes (or from the cache) share the files, a file never changes once written, and
+    concurrent writers write the same bytes (atomically). Relative references keep pages working
+    from disk (``file://``) and from ``dlnsys gallery serve``; scripts stay synchronous and in order,
+    so they execute exactly as when inlined. Small per-page scripts and the page's document stay inline.
+    """
+    from .._io import write_bytes_atomic
+
+    static_dir = pathlib.Path(static_dir)
+    names = []
+
+    def repl(m):
+        js = m.group(1) is not None
+        body = m.group(1) if js else m.group(2)
+        if len(body) < _MIN_SHARED:
+            return m.group(0)
+        data = body.encode("utf-8")
+        name = f"{_library_name(body)}-{hashlib.sha256(data).hexdigest()[:16]}.{'js' if js else 'css'}"
+        target = static_dir / name
+        if not target.is_file() or target.stat().st_size != len(data):
+            static_dir.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(target, data)
+        names.append(name)
+        if js:
+            return f'<script type="text/javascript" src="{STATIC_DIR}/{name}"></script>'
+        return f'<link rel="stylesheet" href="{STATIC_DIR}/{name}">'
+
+    return _INLINE_BLOCK.sub(repl, html), names
+
+
+def static_references(html: str) -> set[str]:
+    """Names of the shared files under ``_static/`` that a page refers to."""
+    return set(_STATIC_REF.findall(html))

@@ -8,7 +8,10 @@ Pipeline for a portrait (in a worker process):
    static sliders: no server needed) into the page template of this module.
 3. :func:`dlnsys.gallery._offline.inline_cdn_references` replaces Panel's CDN stylesheet references
    by ``data:`` URIs; a page that still references the network is an error.
-4. A thumbnail (inline SVG) is drawn from the first block's data for the index.
+4. :func:`dlnsys.gallery._offline.externalize_libraries` moves the inlined library code (Bokeh, Panel,
+   Plotly: 3-9 MB a page) to content-addressed files under ``_static/``, shared by all pages and
+   referenced by relative paths (pages still open from disk); the cache keeps the inline page.
+5. A thumbnail (inline SVG) is drawn from the first block's data for the index.
 
 Pages are cached by a key that covers the portrait's module, the gallery code, the dlnsys core and
 the versions of the libraries (see :func:`cache_key`); a cache entry is written to a temporary file
@@ -238,7 +241,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
     v = _versions()
     footer = (f"Built {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC with dlnsys {v['dlnsys']}, "
               f"HoloViews {v['holoviews']}, Bokeh {v['bokeh']}, Panel {v['panel']}, Plotly {v['plotly']}; "
-              f"numerics took {compute_seconds:.1f} s. Works offline: every script and stylesheet is inlined.")
+              f"numerics took {compute_seconds:.1f} s. Works offline: the libraries are files in _static/, nothing is fetched.")
     variables = dict(
         site_css=SITE_CSS, favicon=_FAVICON, nav=_nav(prev, nxt), page_title=html.escape(portrait.title),
         description=html.escape(portrait.description), paper=html.escape(portrait.paper),
@@ -288,6 +291,33 @@ def _worker_init(single_blas_thread=False):
     _WORKER_READY = True
 
 
+def _write_page(target, page: str) -> int:
+    """Write a rendered page with its libraries moved to the shared ``_static/`` folder next to it;
+    returns the size of the page's own file (bytes)."""
+    from ._offline import STATIC_DIR, externalize_libraries
+
+    target = pathlib.Path(target)
+    page, _ = externalize_libraries(page, target.parent / STATIC_DIR)
+    data = page.encode("utf-8")
+    _atomic_write(target, data)
+    return len(data)
+
+
+def _prune_static(out):
+    """Remove shared library files that no page of the build refers to (left by older builds)."""
+    from ._offline import STATIC_DIR, static_references
+
+    folder = pathlib.Path(out, STATIC_DIR)
+    if not folder.is_dir():
+        return
+    used = set()
+    for page in pathlib.Path(out).glob("*.html"):
+        used |= static_references(page.read_text(encoding="utf-8"))
+    for f in folder.iterdir():
+        if f.is_file() and f.name not in used:
+            f.unlink()
+
+
 def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug, parallel=False):
     """Build one page in a worker; returns a :class:`PageResult` (never raises)."""
     from ._registry import portraits
@@ -303,7 +333,7 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
         target = pathlib.Path(out_dir, p.filename)
         if entry is not None and (entry / "meta.json").is_file():
             meta = json.loads((entry / "meta.json").read_text())
-            shutil.copyfile(entry / "page.html", target)
+            _write_page(target, (entry / "page.html").read_text(encoding="utf-8"))
             return PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, cached=True,
                               compute_seconds=meta["compute_seconds"], render_seconds=meta["render_seconds"],
                               bytes=target.stat().st_size, thumbnail=(entry / "thumb.svg").read_text(),
@@ -318,9 +348,9 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
                                         compute_seconds=t2 - t1)
         thumb = svg_thumbnail(blocks[p.thumbnail_block].obj, uid=slug, panel=p.thumbnail_panel)
         t3 = time.perf_counter()
-        _atomic_write(target, page.encode("utf-8"))
+        own = _write_page(target, page)
         res = PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, compute_seconds=t2 - t1,
-                         render_seconds=t3 - t2, bytes=len(page.encode("utf-8")), thumbnail=thumb, plots=nplots)
+                         render_seconds=t3 - t2, bytes=own, thumbnail=thumb, plots=nplots)
         if entry is not None:
             tmp = pathlib.Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
             (tmp / "page.html").write_text(page, encoding="utf-8")
@@ -466,6 +496,7 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
                 results[r.slug] = r
                 _log_page(log, r)
     ordered = [results[p.slug] for p in ports]
+    _prune_static(out)
     seconds = time.perf_counter() - t0
     index = out / "index.html"
     index.write_text(_index_html(ports, ordered, seconds, jobs), encoding="utf-8")
