@@ -82,6 +82,30 @@ def test_portrait_metadata(slug):
     assert not re.search(r"\bdlnsys\.\w+\._", src)
 
 
+@pytest.mark.parametrize("slug", SLUGS)
+def test_recipes_shown_on_the_page_run_as_copied(slug):
+    """The compute()/draw() source a page shows defines every module-level name the functions use
+    (constants, helpers, and imports such as Block), so a reader can paste it and run it."""
+    from dlnsys.gallery._registry import _names
+
+    p = gallery.get(slug)
+    for fn in (p.compute, p.draw):
+        src = p.source("compute" if fn is p.compute else "draw")
+        ns = {}
+        exec(compile(src, f"<{slug} recipe>", "exec"), ns)
+        glb, need, todo = fn.__globals__, set(), [fn]
+        while todo:                       # names the function and its same-module helpers take from the module
+            f = todo.pop()
+            for name in _names(f.__code__):
+                if name in glb and name not in need:
+                    need.add(name)
+                    v = glb[name]
+                    if getattr(v, "__module__", None) == fn.__module__ and hasattr(v, "__code__"):
+                        todo.append(v)
+        assert not [n for n in need if n not in ns], (fn.__name__, [n for n in need if n not in ns])
+        assert callable(ns[fn.__name__])
+
+
 def test_core_and_cli_do_not_import_plotting_libraries():
     code = ("import sys, pkgutil, importlib, dlnsys\n"
             "skip = {'dlnsys.viz', 'dlnsys.demo'}\n"

@@ -91,19 +91,44 @@ class Portrait:
         that the recipe is complete."""
         fn = self.compute if which == "compute" else self.draw
         glb = fn.__globals__
-        consts, helpers = [], []
-        for name in dict.fromkeys(_names(fn.__code__)):
-            value = glb.get(name)
-            if name.isupper() and isinstance(value, (int, float, str, tuple, list, dict)):
-                consts.append(f"{name} = {value!r}")
-            elif inspect.isfunction(value) and value.__module__ == fn.__module__ and value is not fn:
-                helpers.append(textwrap.dedent(inspect.getsource(value)))     # a helper of the same module
-        parts = ["\n".join(consts)] if consts else []
+        imports, consts, helpers = [], [], []
+        seen, todo = set(), [fn]
+        while todo:                          # the function, then the helpers it uses, recursively
+            f = todo.pop(0)
+            for name in dict.fromkeys(_names(f.__code__)):
+                if name in seen:
+                    continue
+                seen.add(name)
+                value = glb.get(name)
+                if name.isupper() and isinstance(value, (int, float, str, tuple, list, dict)):
+                    consts.append(f"{name} = {value!r}")
+                elif inspect.isfunction(value) and value.__module__ == fn.__module__ and value is not fn:
+                    helpers.append(textwrap.dedent(inspect.getsource(value)))     # a helper of the same module
+                    todo.append(value)
+                elif name in glb and (inspect.isclass(value) or inspect.isfunction(value)):
+                    # imported at module level (e.g. Block): the recipe must import it to run as copied
+                    imports.append(f"from {_public_module(value, name)} import {name}")
+        parts = ["\n".join(imports + consts)] if imports or consts else []
         parts += helpers + [textwrap.dedent(inspect.getsource(fn))]
         return "\n\n".join(p.rstrip("\n") + "\n" for p in parts)
 
     def module_source(self) -> str:
         return inspect.getsource(importlib.import_module(self.module))
+
+
+def _public_module(value, name):
+    """The shortest public module that exports ``value`` as ``name`` (``dlnsys.gallery`` for Block)."""
+    parts = value.__module__.split(".")
+    for k in range(1, len(parts) + 1):
+        mod = ".".join(parts[:k])
+        if any(p.startswith("_") for p in parts[1:k]):
+            continue
+        try:
+            if getattr(importlib.import_module(mod), name, None) is value:
+                return mod
+        except ImportError:
+            continue
+    return value.__module__
 
 
 def _names(code):
