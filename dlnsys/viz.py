@@ -52,6 +52,7 @@ __all__ = [
     "equilibrium_points", "equilibrium_points_3d", "loss_curve", "singular_value_curves", "frobenius_curve",
     "alignment_curves", "plateau_marks", "arc_curves", "branch_plot", "spectrum_scatter", "network_graph",
     "basin_image", "hyperbola_paths", "label_of_signature", "holomap", "curve_paths_3d", "plotly_legend",
+    "click_to_integrate",
 ]
 
 #: Named colours used across the gallery.
@@ -216,6 +217,53 @@ def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=No
         els.append(hv.Points(pts, kdims=kd, label=label or kind).opts(
             color=kind_color(kind), size=size, line_color="black", line_width=1, tools=["hover"]))
     return hv.Overlay(els)
+
+
+def click_to_integrate(spec, *, key="trace", dims=(0, 1), base=None, params=None, t_max=200.0, rtol=1e-10,
+                       atol=1e-12, max_steps=20000, color="#7b3294"):
+    """A bokeh hook: clicking the plot draws the trajectory of ``spec`` from that point, in the browser.
+
+    ``element.opts(hooks=[viz.click_to_integrate(spec)])`` on a 2-D phase plane whose axes are the
+    state variables ``dims`` of ``spec`` (an :class:`~dlnsys.emit.spec.OdeSpec`, e.g.
+    ``dlnsys.emit.generators.network_spec(net)``). The page integrates forward and backward in time
+    with an adaptive Dormand-Prince 5(4) method (no Python server; see :mod:`dlnsys._clicktrace`) and
+    stops at equilibria, at the plot's edge, at ``t_max`` or after ``max_steps`` steps. Arrowheads give
+    the direction of time, a circle marks the start. The starts are kept in the URL hash under ``key``
+    (one key per plot of a page), so a view can be shared; the gallery's pages replay them on load and
+    have a "clear" button (``window.dlnsysTrace.clear()``).
+
+    Parameters
+    ----------
+    spec : OdeSpec
+    key : str
+        Name of this plot in the URL hash (letters, digits, ``-`` and ``_``).
+    dims : (int, int)
+        State indices on the x and y axes.
+    base : sequence of float, optional
+        The other state coordinates of a clicked point (default zeros).
+    params : dict, optional
+        Parameter values overriding the spec's (``{"s1": 2.0}``).
+    t_max, rtol, atol, max_steps
+        Integration horizon (each direction), tolerances and step budget.
+    color : str
+        Colour of the drawn trajectories (keep it apart from the plot's other families).
+
+    Examples
+    --------
+    >>> from dlnsys import Network, viz
+    >>> from dlnsys.emit.generators import network_spec
+    >>> net = Network((1, 1, 1), sigma=[1.0])
+    >>> plane = viz.phase_vector_field(net, (-2, 2), (-2, 2))
+    >>> plane = plane.opts(hooks=[viz.click_to_integrate(network_spec(net), key="p62")])
+    """
+    import re
+
+    from ._clicktrace import click_hook
+
+    if not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key)):
+        raise ValueError(f"key: letters, digits, '-' and '_' (1 to 40 characters), got {key!r}")
+    return click_hook(spec, key=key, dims=dims, base=base, params=params, t_max=t_max, rtol=rtol, atol=atol,
+                      max_steps=max_steps, color=color)
 
 
 def plotly_legend(plot, element):

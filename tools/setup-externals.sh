@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the external tools that dlnsys cross-checks against (recipes and gotchas: tools/EXTERNAL-TOOLS.md):
 #   apt     Debian packages: xppaut, auto-07p + gfortran (AUTO links every model with gfortran),
-#           swig (PyDSTool's compiled integrators), chromium + chromium-driver (headless gallery checks)
+#           swig (PyDSTool's compiled integrators), chromium + chromium-driver (headless gallery checks),
+#           nodejs (runs the emitted JavaScript models in tests/test_emit_javascript.py)
 #   venv39  .venv39: Python 3.9 + pinned PyDSTool (PyDSTool 0.91 does not import on Python >= 3.10
 #           nor with numpy >= 1.20)
 # (selenium, which drives Debian's chromium through Debian's chromedriver with no browser download,
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 LOG=${DLNSYS_EXTERNALS_LOG:-${TMPDIR:-/tmp}/dlnsys-externals.log}
 : >"$LOG"
 
-APT_PACKAGES=(xppaut auto-07p gfortran swig chromium chromium-driver)
+APT_PACKAGES=(xppaut auto-07p gfortran swig chromium chromium-driver nodejs)
 # setuptools<60: newer setuptools replaces distutils, which numpy 1.19's numpy.distutils (used by
 # PyDSTool to compile Dopri/Radau) does not expect; the 3.9.18 venv ships 58.1 anyway, this pins it.
 PY39_PINS=(numpy==1.19.5 scipy==1.6.3 pydstool==0.91.0 "setuptools<60")

@@ -9,10 +9,10 @@ import numpy as np
 from . import float_list, int_list, new_parser, nonnegative_float, positive_float, positive_int
 
 NAME = "emit"
-HELP = "write model files (PyDSTool, XPPAUT, AUTO-07p, JSON) for a network, a reduction or a paper example"
+HELP = "write model files (PyDSTool, XPPAUT, AUTO-07p, JSON, JavaScript) for a network, a reduction or a paper example"
 
 SYSTEMS = ("network", "chain", "paper-62", "paper-65", "paper-66", "gd-map")
-TARGETS = ("pydstool", "xppaut", "auto", "json")
+TARGETS = ("pydstool", "xppaut", "auto", "json", "javascript")
 
 
 def add_parser(subparsers):

@@ -75,7 +75,7 @@ def target_available(target):
         return False
 
 
-_EXT = {"json": ".json", "xppaut": ".ode", "pydstool": ".py", "auto": ".c"}
+_EXT = {"json": ".json", "xppaut": ".ode", "pydstool": ".py", "auto": ".c", "javascript": ".js"}
 
 
 def render_target(spec, target):

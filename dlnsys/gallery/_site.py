@@ -169,6 +169,8 @@ footer { color: var(--muted); font-size: 13px; margin-top: 2em; border-top: 1px 
 .card.failed pre { font-size: 11px; white-space: pre-wrap; }
 .intro { max-width: 1000px; }
 code { font-size: 0.93em; }
+.click-help { max-width: 1000px; color: var(--muted); }
+.click-help button { margin-left: 6px; font: inherit; padding: 1px 10px; cursor: pointer; }
 """
 
 _FAVICON = "data:,"    # an empty icon: keeps browsers from asking the server for /favicon.ico
@@ -179,6 +181,7 @@ PAGE_TEMPLATE = """
 <meta name="generator" content="dlnsys gallery">
 <link rel="icon" href="{{ favicon }}">
 <style>{{ site_css }}</style>
+<script>{{ click_script }}</script>
 {% endblock %}
 {% block contents %}
 <header class="site">
@@ -190,6 +193,10 @@ PAGE_TEMPLATE = """
 <h1>{{ page_title }}</h1>
 <p class="lead">{{ description }}</p>
 <p class="paper">{{ paper }}</p>
+<p id="dlnsys-click-help" class="click-help" hidden>Click a phase plane below to draw the trajectory through
+that point, forward and backward in time (integrated in your browser, adaptive Dormand–Prince 5(4); arrowheads
+show the direction of time). The clicked points are kept in the address, so the view can be shared.
+<button type="button" onclick="window.dlnsysTrace &amp;&amp; window.dlnsysTrace.clear()">clear trajectories</button></p>
 <div class="plot">
 {{ super() }}
 </div>
@@ -227,6 +234,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
     from bokeh.resources import INLINE
     from panel.io.save import save as pn_save
 
+    from .._clicktrace import RESTORE_JS
     from ._offline import OfflineError, external_references, inline_cdn_references
     from ._registry import SECTIONS
 
@@ -249,6 +257,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
         module=html.escape(portrait.module), slug=html.escape(portrait.slug),
         compute_source=html.escape(portrait.source("compute")),
         draw_source=html.escape(portrait.source("draw")), draw_name=html.escape(portrait.draw.__name__),
+        click_script=RESTORE_JS,
         footer=html.escape(footer))
     buf = io.StringIO()
     pn_save(column, buf, resources=INLINE, embed=True, max_states=max_states, progress=False,

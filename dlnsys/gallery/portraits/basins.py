@@ -42,6 +42,7 @@ def draw_62(data):
     import holoviews as hv
 
     from dlnsys import viz
+    from dlnsys.emit.generators import network_spec
 
     lim = (-2.0, 2.0)
     image, classes = viz.basin_image(data["result"], data["shape"], lim, lim,
@@ -50,7 +51,8 @@ def draw_62(data):
     plot = (image * viz.separatrix_paths(data["seps"])
             * viz.phase_vector_field(data["net"], lim, lim, n=17)).opts(
         hv.opts.Overlay(frame_width=560, frame_height=560, xlim=lim, ylim=lim, legend_position="right",
-                        title="Basins of (62), σ = 1: where each initial condition converges"))
+                        title="Basins of (62), σ = 1: where each initial condition converges",
+                        hooks=[viz.click_to_integrate(network_spec(data["net"]), key="basins62")]))
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(data["result"].counts.items()))
     return [Block(plot, caption=f"Limit classes on a {N62}×{N62} grid (signature and sign pattern of the limit): "
                                 f"{counts}. The boundary between the two basins is the separatrix w₁ = −w₂ (blue, from "

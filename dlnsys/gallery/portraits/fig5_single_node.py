@@ -65,6 +65,7 @@ def draw(data):
     import numpy as np
 
     from dlnsys import viz
+    from dlnsys.emit.generators import network_spec
 
     net, lim = data["net"], (-BOX, BOX)
     leaves = [p for c in data["leaves"] if c != 0 for p in _hyperbolas(c=c)]
@@ -79,7 +80,8 @@ def draw(data):
              * viz.equilibrium_points([s for s, _ in eq], [k for _, k in eq]))
     phase = phase.opts(hv.opts.Overlay(frame_width=600, frame_height=600, xlim=lim, ylim=lim,
                                        legend_position="right", title="(a) Phase plane of (62), σ = 1",
-                                       fontsize={"legend": 9}))
+                                       fontsize={"legend": 9},
+                                       hooks=[viz.click_to_integrate(network_spec(net), key="phase62")]))
 
     # (b) the loss landscape L = (sigma - w1 w2)^2 / 2 as a surface; the plateau sits around the origin
     g = np.linspace(-2.0, 2.0, 81)

@@ -1,0 +1,115 @@
+"""JavaScript writer: the right-hand side (and Jacobian) of an :class:`OdeSpec` as a small JS object.
+
+Used by the gallery's click-to-integrate phase planes (the browser integrates the trajectory from a
+clicked point with no Python server) and by anyone who wants a dlnsys model in a web page or in
+Node. :func:`generate_javascript` returns a file that defines one variable, ``dlnsys_<name>``
+(also ``module.exports`` under Node); :func:`javascript_model` returns just the expression, for
+embedding in other code. The object has::
+
+    name, kind ("ode" | "map"), description, variables, parameters (name -> number), initial, aux_names
+    rhs(t, x, p)        -> array of dx/dt (or x(k+1) for maps); p defaults to the spec's parameters
+    jacobian(t, x, p)   -> array of rows d rhs[i] / d x[j], or null if the spec has none
+    aux(t, x, p)        -> {name: value} (loss, conserved quantities)
+
+Every spec name becomes a ``$``-prefixed JS identifier (``w1`` -> ``$w1``), so no name of a spec can
+collide with a JavaScript keyword, a global (``Math``, ``pow``) or the writer's own helpers.
+Powers are ``Math.pow`` with the spec's integer exponents, ``sqrt exp log`` are ``Math``'s; the
+expressions keep the spec's order of operations, so values agree with :meth:`OdeSpec.evaluator`
+to rounding (the same IEEE doubles).
+
+Examples
+--------
+>>> from dlnsys.emit.generators import paper_spec
+>>> from dlnsys.emit.javascript import generate_javascript
+>>> text = generate_javascript(paper_spec("62"))
+>>> "var dlnsys_paper62 = " in text and "rhs: function (t, x, p)" in text
+True
+"""
+from __future__ import annotations
+
+import ast
+import json
+
+from .spec import OdeSpec, parse_expr, render_node, write_text
+
+__all__ = ["generate_javascript", "write_javascript", "javascript_model"]
+
+_FUNCTIONS = {"sqrt": "Math.sqrt", "exp": "Math.exp", "log": "Math.log"}
+
+
+def _js_expr(expr: str) -> str:
+    node = parse_expr(expr)
+    functions = {id(nd.func) for nd in ast.walk(node) if isinstance(nd, ast.Call)}
+    for nd in ast.walk(node):
+        if isinstance(nd, ast.Name) and id(nd) not in functions:   # sqrt/exp/log: Math's, at render time
+            nd.id = "$" + nd.id          # '$w1' is a legal JS identifier that nothing else uses
+    return render_node(node, power="pow", functions=_FUNCTIONS).replace("pow(", "Math.pow(")
+
+
+def _num(v) -> str:
+    v = float(v)
+    return repr(v)                       # finite (the spec validates it); repr round-trips in JS
+
+
+def _unpack(spec, indent):
+    lines = [f"{indent}p = p || P;"]
+    lines += [f"{indent}var ${v} = x[{i}];" for i, v in enumerate(spec.variables)]
+    lines += [f"{indent}var ${k} = p[{json.dumps(k)}];" for k in spec.parameters]
+    lines += [f"{indent}var ${name} = {_js_expr(e)};" for name, e in spec.intermediates]
+    return lines
+
+
+def javascript_model(spec: OdeSpec) -> str:
+    """The model as one JavaScript expression (an immediately invoked function returning the object)."""
+    spec.validate()
+    ind = "    "
+    meta = {"name": spec.name, "kind": spec.kind, "description": spec.description,
+            "variables": list(spec.variables), "aux_names": [n for n, _ in spec.aux]}
+    out = ["(function () {",
+           f"  var P = {{{', '.join(f'{json.dumps(k)}: {_num(v)}' for k, v in spec.parameters.items())}}};",
+           f"  var M = {json.dumps(meta)};",
+           "  M.parameters = P;",
+           f"  M.initial = [{', '.join(_num(v) for v in spec.initial)}];",
+           "  M.rhs = function (t, x, p) {"]
+    out += _unpack(spec, ind)
+    out.append(f"{ind}return [{', '.join(_js_expr(e) for e in spec.rhs)}];")
+    out.append("  };")
+    if spec.jacobian is None:
+        out.append("  M.jacobian = null;")
+    else:
+        n = len(spec.variables)
+        out.append("  M.jacobian = function (t, x, p) {")
+        out += _unpack(spec, ind)
+        out += [f"{ind}var ${name} = {_js_expr(e)};" for name, e in spec.jacobian.intermediates]
+        out.append(f"{ind}var J = [];")
+        out.append(f"{ind}for (var i = 0; i < {n}; i++) {{ J.push(new Array({n}).fill(0)); }}")
+        out += [f"{ind}J[{i}][{j}] = {_js_expr(e)};" for i, j, e in spec.jacobian.entries]
+        out.append(f"{ind}return J;")
+        out.append("  };")
+    out.append("  M.aux = function (t, x, p) {")
+    out += _unpack(spec, ind)
+    out.append(f"{ind}return {{{', '.join(f'{json.dumps(nm)}: {_js_expr(e)}' for nm, e in spec.aux)}}};")
+    out.append("  };")
+    out.append("  return M;")
+    out.append("})()")
+    return "\n".join(out)
+
+
+def generate_javascript(spec: OdeSpec) -> str:
+    """A ``.js`` file defining ``var dlnsys_<name>`` (and ``module.exports`` under Node).
+
+    ``rhs: function (t, x, p)`` in the file is the spec's right-hand side; see the module
+    docstring for the whole object.
+    """
+    body = javascript_model(spec)
+    head = [f"// dlnsys model {spec.name}: {spec.description}".rstrip(),
+            "// Generated by dlnsys.emit.javascript from the same OdeSpec as the PyDSTool, XPPAUT and AUTO-07p files.",
+            f"// State order: {', '.join(spec.variables[:12])}{', ...' if len(spec.variables) > 12 else ''}"]
+    return ("\n".join(head) + "\n"
+            + f"var dlnsys_{spec.name} = {body};\n"
+            + f'if (typeof module !== "undefined" && module.exports) {{ module.exports = dlnsys_{spec.name}; }}\n')
+
+
+def write_javascript(spec: OdeSpec, path, force=False):
+    """Write :func:`generate_javascript` to ``path`` (atomically); refuse to overwrite without ``force``."""
+    return write_text(path, generate_javascript(spec), force=force)
