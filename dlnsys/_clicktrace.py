@@ -99,8 +99,9 @@ if (!window.dlnsysTrace) window.dlnsysTrace = (function () {
     const lo = [Math.min(xr.start, xr.end) - Math.abs(mx), Math.min(yr.start, yr.end) - Math.abs(my)];
     const hi = [Math.max(xr.start, xr.end) + Math.abs(mx), Math.max(yr.start, yr.end) + Math.abs(my)];
     const inside = (x) => x[i] >= lo[0] && x[i] <= hi[0] && x[j] >= lo[1] && x[j] <= hi[1];
-    const x0 = o.base.slice(); x0[i] = px; x0[j] = py;
-    const f = (t, x) => m.rhs(t, x, o.params);
+    const fr = frameContext(P);
+    const x0 = fr.base.slice(); x0[i] = px; x0[j] = py;
+    const f = (t, x) => m.rhs(t, x, fr.params);
     const d = {xs: [], ys: [], ts: [], direction: [], status: []};
     const ar = {x0: [], y0: [], x1: [], y1: []};
     for (const dir of [1, -1]) {
@@ -125,6 +126,20 @@ if (!window.dlnsysTrace) window.dlnsysTrace = (function () {
     P.arrows.data = {x0: cat(olda.x0, ar.x0), y0: cat(olda.y0, ar.y0), x1: cat(olda.x1, ar.x1), y1: cat(olda.y1, ar.y1)};
     P.starts.data = {x: cat(olds.x, [px]), y: cat(olds.y, [py])};
   }
+  function frameContext(P) {
+    // a HoloMap frame may change the parameters and the fixed coordinates: read them from ctx
+    const d = P.ctx ? P.ctx.data : null, get = (k) => d ? (d instanceof Map ? d.get(k) : d[k]) : null;
+    const pj = get("params_json"), bj = get("base_json");
+    return {params: pj && pj.length ? JSON.parse(pj[0]) : P.opts.params,
+            base: bj && bj.length ? JSON.parse(bj[0]) : P.opts.base};
+  }
+  function redraw(P) {
+    // the frame changed: recompute the kept clicks with the new frame's parameters
+    const clicks = P.clicks.slice();
+    clearPlot(P);
+    P.clicks = clicks;
+    for (const [x, y] of clicks) draw(P, x, y);
+  }
   function clearPlot(P) {
     P.clicks = [];
     P.src.data = {xs: [], ys: [], ts: [], direction: [], status: []};
@@ -136,6 +151,7 @@ if (!window.dlnsysTrace) window.dlnsysTrace = (function () {
     handle: function (key, P, event, data) {
       if (!plots[key]) { P.clicks = []; plots[key] = P; }
       const Q = plots[key];
+      if (data && data.frame) { redraw(Q); return; }
       if (data && data.restore) {
         const saved = readHash()[key] || [];
         if (Q.clicks.length === 0) for (const [x, y] of saved) { Q.clicks.push([x, y]); draw(Q, x, y); }
@@ -172,7 +188,7 @@ def _callback_code(model_js, key, opts):
     return (INTEGRATOR_JS
             + f"\nconst model = {model_js};\n"
             + f"window.dlnsysTrace.handle({json.dumps(key)}, {{model: model, opts: {json.dumps(opts)}, src: src, "
-            + "starts: starts, arrows: arrows, xr: xr, yr: yr}, cb_obj, cb_data);\n")
+            + "starts: starts, arrows: arrows, xr: xr, yr: yr, ctx: ctx}, cb_obj, cb_data);\n")
 
 
 def click_hook(spec, *, key, dims=(0, 1), base=None, params=None, t_max=200.0, rtol=1e-10, atol=1e-12,
@@ -187,19 +203,29 @@ def click_hook(spec, *, key, dims=(0, 1), base=None, params=None, t_max=200.0, r
     dims = tuple(int(d) for d in dims)
     if len(dims) != 2 or dims[0] == dims[1] or not all(0 <= d < n for d in dims):
         raise ValueError(f"dims: two distinct state indices in 0..{n - 1}, got {dims}")
-    base = [0.0] * n if base is None else [float(v) for v in base]
-    if len(base) != n:
-        raise ValueError(f"base: expected {n} values (one per state variable), got {len(base)}")
-    params = dict(spec.parameters, **(params or {}))
-    unknown = sorted(set(params) - set(spec.parameters))
-    if unknown:
-        raise ValueError(f"params: unknown parameter(s) {unknown}; the spec has {list(spec.parameters)}")
+    def check_base(b):
+        b = [0.0] * n if b is None else [float(v) for v in b]
+        if len(b) != n or not all(abs(v) < float("inf") for v in b):
+            raise ValueError(f"base: expected {n} finite values (one per state variable), got {b!r}")
+        return b
+
+    def check_params(pr):
+        pr = dict(spec.parameters, **(pr or {}))
+        unknown = sorted(set(pr) - set(spec.parameters))
+        if unknown:
+            raise ValueError(f"params: unknown parameter(s) {unknown}; the spec has {list(spec.parameters)}")
+        return {k: float(v) for k, v in pr.items()}
+
+    # callables of the HoloMap frame key give per-frame values (e.g. sigma of a slider)
+    base_of = base if callable(base) else (lambda key, b=check_base(base): b)
+    params_of = params if callable(params) else (lambda key, p=check_params(params): p)
     for name, v in (("t_max", t_max), ("rtol", rtol), ("atol", atol), ("eq_tol", eq_tol)):
         if not (isinstance(v, (int, float)) and 0 < v < float("inf")):
             raise ValueError(f"{name}: a positive finite number, got {v!r}")
     if not (isinstance(max_steps, int) and 1 <= max_steps <= 10**6):
         raise ValueError(f"max_steps: an integer in 1..1000000, got {max_steps!r}")
-    opts = dict(dims=list(dims), base=base, params={k: float(v) for k, v in params.items()}, t_max=float(t_max),
+    opts = dict(dims=list(dims), base=check_base(None if callable(base) else base),
+                params=check_params(None if callable(params) else params), t_max=float(t_max),
                 rtol=float(rtol), atol=float(atol), max_steps=max_steps, eq_tol=float(eq_tol))
     code = _callback_code(javascript_model(spec), key, opts)
 
@@ -207,9 +233,20 @@ def click_hook(spec, *, key, dims=(0, 1), base=None, params=None, t_max=200.0, r
         from bokeh.models import Arrow, ColumnDataSource, CustomJS, VeeHead
 
         fig = plot.state
-        if any(isinstance(t, str) and t == f"dlnsys-click:{key}" for t in fig.tags):
-            return                                   # hooks run again on updates: add the glyphs once
+        frame = getattr(plot, "current_key", None)
+        # the frame key is part of the context on purpose: Panel's embed records, for each slider state,
+        # only the changes since the state it visited before; a context that differs in every frame is
+        # recorded in every state (else a change of only the outer slider would be lost)
+        context = dict(params_json=[json.dumps(check_params(params_of(frame)))],
+                       base_json=[json.dumps(check_base(base_of(frame)))], frame=[repr(frame)])
+        ctx = getattr(plot, "_dlnsys_click_ctx", None)
+        if ctx is not None:                          # a new frame of a HoloMap: new parameters, same glyphs
+            if dict(ctx.data) != context:
+                ctx.data = context
+            return
         fig.tags = list(fig.tags) + [f"dlnsys-click:{key}"]
+        ctx = ColumnDataSource(data=context, name=f"dlnsys-click-ctx-{key}")
+        plot._dlnsys_click_ctx = ctx
         src = ColumnDataSource(data=dict(xs=[], ys=[], ts=[], direction=[], status=[]), name=f"dlnsys-click-{key}")
         starts = ColumnDataSource(data=dict(x=[], y=[]), name=f"dlnsys-click-starts-{key}")
         arrows = ColumnDataSource(data=dict(x0=[], y0=[], x1=[], y1=[]), name=f"dlnsys-click-arrows-{key}")
@@ -218,8 +255,10 @@ def click_hook(spec, *, key, dims=(0, 1), base=None, params=None, t_max=200.0, r
                              x_start="x0", y_start="y0", x_end="x1", y_end="y1", line_alpha=0.0))
         fig.scatter("x", "y", source=starts, marker="circle", size=9, fill_color="white", line_color=color,
                     line_width=2)
-        cb = CustomJS(args=dict(src=src, starts=starts, arrows=arrows, xr=fig.x_range, yr=fig.y_range), code=code,
-                      tags=["dlnsys-click", key])
+        cb = CustomJS(args=dict(src=src, starts=starts, arrows=arrows, xr=fig.x_range, yr=fig.y_range, ctx=ctx),
+                      code=code, tags=["dlnsys-click", key])
         fig.js_on_event("tap", cb)
+        # a slider moved to another frame: redraw the kept clicks with that frame's parameters
+        ctx.js_on_change("data", CustomJS(args=dict(cb=cb), code="cb.execute(null, {frame: true});"))
 
     return hook

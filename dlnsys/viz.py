@@ -239,10 +239,13 @@ def click_to_integrate(spec, *, key="trace", dims=(0, 1), base=None, params=None
         Name of this plot in the URL hash (letters, digits, ``-`` and ``_``).
     dims : (int, int)
         State indices on the x and y axes.
-    base : sequence of float, optional
-        The other state coordinates of a clicked point (default zeros).
-    params : dict, optional
-        Parameter values overriding the spec's (``{"s1": 2.0}``).
+    base : sequence of float or callable, optional
+        The other state coordinates of a clicked point (default zeros). On a ``HoloMap``, a function of
+        the frame's key (e.g. ``lambda key: [0, 0, key[0]]`` for a slice ``w3 = key[0]``).
+    params : dict or callable, optional
+        Parameter values overriding the spec's (``{"s1": 2.0}``); on a ``HoloMap``, a function of the
+        frame's key (``lambda key: {"s1": key[0]}`` for a slider over sigma). Moving a slider redraws the
+        clicked trajectories with the new frame's values.
     t_max, rtol, atol, max_steps
         Integration horizon (each direction), tolerances and step budget.
     color : str

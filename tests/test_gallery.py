@@ -749,3 +749,37 @@ def test_click_on_the_62_phase_plane_draws_the_trajectory(browser, server, shot_
     time.sleep(0.5)
     assert browser.execute_script(_READ_PATHS_JS, "basins62")["xs"] == []
     assert "#basins62" not in browser.current_url
+
+
+def test_click_trajectories_follow_the_slider(browser, server):
+    """On the sliders of Fig. 5 (c) the clicked trajectory is recomputed with the frame's sigma: before and
+    after moving the sigma slider, the forward path ends on the minima hyperbola w1 w2 = sigma of the frame
+    shown and agrees with dlnsys.simulate for that sigma."""
+    from selenium.webdriver.common.keys import Keys
+
+    from dlnsys import Network, simulate
+
+    _load(browser, server + "fig5-single-hidden-node.html")
+    sigmas = []
+    for step in range(2):
+        if step == 0:
+            d = _click(browser, "leaf62", 0.7, 1.1)
+        else:
+            handle = browser.execute_script(_HANDLES_JS)[0]          # the first slider is sigma
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", handle)
+            handle.click()
+            handle.send_keys(Keys.ARROW_RIGHT)
+            time.sleep(1.5)
+            d = browser.execute_script(_READ_PATHS_JS, "leaf62")
+        title = [t for t in browser.execute_script(_TITLES_JS) if t.startswith("(c)")][0]
+        sigma = float(re.search(r"σ = ([0-9.]+)", title).group(1))
+        sigmas.append(sigma)
+        xs, ys, ts = (np.array(d[c][0]) for c in ("xs", "ys", "ts"))
+        assert d["direction"][0] == "forward" and d["status"][0] == "equilibrium", d["status"]
+        assert abs(xs[-1] * ys[-1] - sigma) <= 1e-6, (title, xs[-1] * ys[-1])
+        pick = np.unique(np.linspace(1, len(ts) - 1, 5).astype(int))
+        ref = simulate(Network((1, 1, 1), sigma=[sigma]), np.array([xs[0], ys[0]]), float(ts[pick[-1]]),
+                       t_eval=ts[pick], rtol=1e-12, atol=1e-14)
+        assert np.abs(np.column_stack([xs[pick], ys[pick]]) - ref.x).max() <= 1e-6
+    assert sigmas[0] != sigmas[1], sigmas
+    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

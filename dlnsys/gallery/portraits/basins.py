@@ -60,7 +60,8 @@ def draw_62(data):
 
 
 def draw_65(data):
-    from dlnsys import viz
+    from dlnsys import Network, viz
+    from dlnsys.emit.generators import network_spec
 
     lim = (-2.0, 2.0)
     minima = ["{1} (+,+,+)", "{1} (+,-,-)", "{1} (-,+,-)", "{1} (-,-,+)"]
@@ -75,12 +76,18 @@ def draw_65(data):
         image, _ = viz.basin_image(result, data["shape"], lim, lim, order=minima + [other], colors=colors,
                                    group=group)
         frames[w3] = image.relabel(f"plane w₃ = {w3:g}")
+    # a click at (w1, w2) starts (65) at (w1, w2, w3) of the slice shown; the drawn path is its projection
+    click = viz.click_to_integrate(network_spec(Network((1, 1, 1, 1), sigma=[1.0])), key="basins65",
+                                   base=lambda key: [0.0, 0.0, key[0]])
     hmap = viz.holomap(frames, [viz.dim("w3", "w₃ (slice)")], frame_width=520, frame_height=520, xlim=lim, ylim=lim,
-                       legend_position="right", title="Basins of (65), σ = 1, in the {label}")
+                       legend_position="right", title="Basins of (65), σ = 1, in the {label}", hooks=[click])
     return [Block(hmap, caption="Move the slider through the planes w₃ = const. Colours: the sign pattern of the "
                                 "minimum w₁w₂w₃ = σ reached (four patterns with positive product); red: points that "
                                 "end on a saddle (two zero weights), a set of measure zero hit by the grid where the "
-                                "plane meets the stable sets of the coordinate axes.")]
+                                "plane meets the stable sets of the coordinate axes. A click starts (65) at "
+                                "(w₁, w₂, w₃) of the plane shown and draws the projection of its trajectory onto "
+                                "(w₁, w₂): it leaves the plane, so it may cross colours before it ends at the "
+                                "minimum of the start's colour.")]
 
 
 PORTRAITS = [

@@ -122,7 +122,9 @@ def draw(data):
                   f"leaf eigenvalue {lam[0]:.3f}")
     hmap = viz.holomap(frames, [viz.dim("sigma", "σ"), viz.dim("c", "leaf constant c")], frame_width=560,
                        frame_height=560, xlim=lim, ylim=lim, legend_position="right", title="{label}",
-                       fontsize={"title": 10.5, "legend": 9})
+                       fontsize={"title": 10.5, "legend": 9},
+                       hooks=[viz.click_to_integrate(network_spec(net), key="leaf62",
+                                                     params=lambda key: {"s1": key[0]})])   # key = (sigma, c)
     return [
         Block(phase, caption="Arrows: direction of the flow (62), grey level log₁₀‖ẇ‖ (pale near the origin: the "
                              "plateau). Green dots: the equilibria (64) on the leaves drawn (dotted); the whole green "
