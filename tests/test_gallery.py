@@ -22,6 +22,7 @@ Without chromium/chromedriver/selenium the browser test is skipped with the reas
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import pathlib
@@ -596,6 +597,49 @@ def test_libraries_are_shared_files(built_site):
     total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     print(f"\n[gallery] site {total / 1e6:.1f} MB; own page sizes (kB): "
           + ", ".join(f"{f.stem} {f.stat().st_size / 1e3:.0f}" for f in sorted(pages)))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_downloads_of_every_page(slug, built_site, server):
+    """Every page offers the data behind its figures (CSV tables named in the paper's symbols) and the model
+    files of its system, byte for byte what the emitters of `dlnsys emit` write, each with its command; every
+    download link resolves on disk and from the server."""
+    import io
+    import zipfile
+
+    from dlnsys.emit.catalog import render_target
+
+    site, _ = built_site
+    page = (site / f"{slug}.html").read_text(encoding="utf-8")
+    section = re.search(r'<section class="downloads">(.*?)</section>', page, re.S)
+    assert section, "no Downloads section"
+    hrefs = re.findall(r'href="(downloads/[^"]+)"', section.group(1))
+    assert hrefs and len(hrefs) == len(set(hrefs)), hrefs
+    for h in set(hrefs):
+        assert (site / h).is_file(), h
+        with urllib.request.urlopen(server + h, timeout=10) as resp:
+            assert resp.status == 200 and resp.read() == (site / h).read_bytes()
+    data = [h for h in hrefs if h.endswith("-data.zip")]
+    assert data == [f"downloads/{slug}/{slug}-data.zip"]
+    with zipfile.ZipFile(site / data[0]) as z:
+        names = z.namelist()
+        assert "README.txt" in names and any(n.endswith(".csv") for n in names)
+        readme = z.read("README.txt").decode("utf-8")
+        for n in names:
+            if n.endswith(".csv"):
+                rows = list(csv.reader(io.StringIO(z.read(n).decode("utf-8"))))
+                assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows), n
+                assert n in readme
+    p = gallery.get(slug)
+    specs = p.models()
+    assert specs, "the page names no model"
+    for spec in specs:
+        for target in ("json", "xppaut", "javascript") + (("pydstool",) if spec.kind == "ode" else ()):
+            for rel, text in render_target(spec, target).items():
+                assert (site / "downloads" / slug / rel).read_text(encoding="utf-8") == text, (target, rel)
+        assert f"downloads/{slug}/{spec.name}.json" in hrefs
+        assert dlnsys.load_spec(site / "downloads" / slug / f"{spec.name}.json").variables == spec.variables
+    assert "xppaut " in section.group(1) and " -silent" in section.group(1)
 
 
 @pytest.mark.parametrize("slug", ["hessian-spectra", "fig6-two-hidden-layers"])

@@ -56,7 +56,7 @@ class Portrait:
     The page shows the source of both functions, so a reader can rerun exactly what produced the
     figure. ``cost`` is a rough relative build time (the builder starts expensive pages first);
     ``thumbnail_block``/``thumbnail_panel`` pick the figure the index thumbnail is drawn from (block, and
-    item of a Layout in it). ``plotly`` says that the page has plotly (3D) blocks (the builder renders those last: once a
+    item of a Layout in it). ``models`` returns the specs of the page's system(s) for the downloads. ``plotly`` says that the page has plotly (3D) blocks (the builder renders those last: once a
     process has rendered a plotly figure, Panel bundles plotly.js into every later page it saves).
     """
 
@@ -72,6 +72,9 @@ class Portrait:
     thumbnail_block: int = 0
     thumbnail_panel: int = 0
     plotly: bool = False
+    #: ``models()`` -> list of :class:`~dlnsys.emit.spec.OdeSpec`: the system(s) on the page, offered as
+    #: model files (PyDSTool, XPPAUT, JSON, JavaScript; AUTO-07p for continuation problems).
+    models: Callable[[], list] | None = None
 
     def __post_init__(self):
         if self.section not in SECTIONS:

@@ -170,6 +170,8 @@ footer { color: var(--muted); font-size: 13px; margin-top: 2em; border-top: 1px 
 .intro { max-width: 1000px; }
 code { font-size: 0.93em; }
 .click-help { max-width: 1000px; color: var(--muted); }
+.downloads ul { padding-left: 20px; max-width: 1000px; } .downloads li { margin: 4px 0; }
+.downloads code { color: var(--muted); }
 .click-help button { margin-left: 6px; font: inherit; padding: 1px 10px; cursor: pointer; }
 """
 
@@ -203,6 +205,7 @@ show the direction of time). The clicked points are kept in the address, so the 
 <section class="caption">
 {{ caption }}
 </section>
+{{ downloads }}
 <section class="reproduce">
 <h2>Reproduce</h2>
 <p>The numbers were computed by this function of <code>{{ module }}</code> (dlnsys public API only);
@@ -227,7 +230,7 @@ def _nav(prev, nxt):
     return " ".join(parts)
 
 
-def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0.0, max_states=1000):
+def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0.0, max_states=1000, downloads=""):
     """The portrait page (a string): the blocks rendered by Panel into :data:`PAGE_TEMPLATE`, then made
     offline. Returns ``(html, n_plots)``."""
     import panel as pn
@@ -257,7 +260,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
         module=html.escape(portrait.module), slug=html.escape(portrait.slug),
         compute_source=html.escape(portrait.source("compute")),
         draw_source=html.escape(portrait.source("draw")), draw_name=html.escape(portrait.draw.__name__),
-        click_script=RESTORE_JS,
+        click_script=RESTORE_JS, downloads=downloads,
         footer=html.escape(footer))
     buf = io.StringIO()
     pn_save(column, buf, resources=INLINE, embed=True, max_states=max_states, progress=False,
@@ -329,6 +332,7 @@ def _prune_static(out):
 
 def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug, parallel=False):
     """Build one page in a worker; returns a :class:`PageResult` (never raises)."""
+    from ._downloads import DOWNLOADS_DIR, downloads_html, write_downloads
     from ._registry import portraits
     from ._thumb import svg_thumbnail
 
@@ -342,6 +346,8 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
         target = pathlib.Path(out_dir, p.filename)
         if entry is not None and (entry / "meta.json").is_file():
             meta = json.loads((entry / "meta.json").read_text())
+            if (entry / "downloads").is_dir():
+                shutil.copytree(entry / "downloads", pathlib.Path(out_dir, DOWNLOADS_DIR, slug), dirs_exist_ok=True)
             _write_page(target, (entry / "page.html").read_text(encoding="utf-8"))
             return PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, cached=True,
                               compute_seconds=meta["compute_seconds"], render_seconds=meta["render_seconds"],
@@ -353,8 +359,9 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
         if any(b.backend == "plotly" for b in blocks) and not p.plotly:
             raise ValueError(f"portrait {slug}: a block uses the plotly backend; declare Portrait(..., plotly=True)")
         t2 = time.perf_counter()
+        items = write_downloads(out_dir, slug, blocks, p.models() if p.models else [])
         page, nplots = render_page_html(p, blocks, prev=allp.get(prev_slug), nxt=allp.get(next_slug),
-                                        compute_seconds=t2 - t1)
+                                        compute_seconds=t2 - t1, downloads=downloads_html(items))
         thumb = svg_thumbnail(blocks[p.thumbnail_block].obj, uid=slug, panel=p.thumbnail_panel)
         t3 = time.perf_counter()
         own = _write_page(target, page)
@@ -364,6 +371,7 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
             tmp = pathlib.Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
             (tmp / "page.html").write_text(page, encoding="utf-8")
             (tmp / "thumb.svg").write_text(thumb, encoding="utf-8")
+            shutil.copytree(pathlib.Path(out_dir, DOWNLOADS_DIR, slug), tmp / "downloads")
             (tmp / "meta.json").write_text(json.dumps({"slug": slug, "compute_seconds": res.compute_seconds,
                                                        "render_seconds": res.render_seconds, "plots": nplots}))
             try:
@@ -435,6 +443,7 @@ def _prepare_out(out):
     out.mkdir(parents=True, exist_ok=True)
     for f in out.glob("*.html"):          # pages of a previous build (portraits may have been renamed)
         f.unlink()
+    shutil.rmtree(out / "downloads", ignore_errors=True)      # written again with the pages
     return out
 
 

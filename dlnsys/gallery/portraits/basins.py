@@ -90,6 +90,18 @@ def draw_65(data):
                                 "minimum of the start's colour.")]
 
 
+def models_62():
+    from dlnsys.emit.generators import paper_spec
+
+    return [paper_spec("62")]
+
+
+def models_65():
+    from dlnsys.emit.generators import paper_spec
+
+    return [paper_spec("65")]
+
+
 PORTRAITS = [
     Portrait(
         slug="basins-62",
@@ -103,7 +115,7 @@ PORTRAITS = [
             "two branches of minima, w₁, w₂ &gt; 0 and w₁, w₂ &lt; 0, are the half-planes w₁ + w₂ &gt; 0 and "
             "w₁ + w₂ &lt; 0 (the sign of w₁ + w₂ is preserved by the flow); within each, the leaf w₁² − w₂² = c "
             "selects the limit point (64). The boundary is the stable manifold of the saddle.</p>"),
-        compute=compute_62, draw=draw_62, cost=1.0),
+        compute=compute_62, draw=draw_62, cost=1.0, models=models_62),
     Portrait(
         slug="basins-65",
         section="beyond",
@@ -117,5 +129,5 @@ PORTRAITS = [
             f"{N65}×{N65} grid in each plane w₃ = const; the slider moves through the planes. The basin boundaries "
             "are the stable manifolds of the saddle sets (the coordinate axes), which, unlike (62), are not "
             "planes.</p>"),
-        compute=compute_65, draw=draw_65, cost=2.5),
+        compute=compute_65, draw=draw_65, cost=2.5, models=models_65),
 ]

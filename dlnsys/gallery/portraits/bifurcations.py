@@ -96,6 +96,23 @@ def draw_leaf(data):
                           "leaf's equilibrium is hyperbolic and stable on its leaf; no fold or branch point.")]
 
 
+def models_gamma():
+    from dlnsys import Network
+    from dlnsys.emit.generators import logistic_spec, network_spec
+
+    # the regularized logistic equation continued in gam (h = 2 from the origin, h = 3 on the folding branch),
+    # and the regularized (62)
+    return [logistic_spec([1.0], 2, [0.0], name="logreg_h2", continuation="gam"),
+            logistic_spec([1.0], 3, name="logreg_h3", continuation="gam"),
+            network_spec(Network((1, 1, 1), sigma=[1.0], gamma=0.5), name="reg62", regularized=True)]
+
+
+def models_leaf():
+    from dlnsys.emit.generators import chain_leaf_spec
+
+    return [chain_leaf_spec(2, 1.0, [0.0], name="leaf62", parameter="c1", parameter_range=(-5.0, 5.0))]
+
+
 PORTRAITS = [
     Portrait(
         slug="bifurcations-in-gamma",
@@ -114,7 +131,7 @@ PORTRAITS = [
             "(<code>Network((1, 1, 1), sigma=[1], gamma=γ)</code>, continued in the full space since γ > 0 removes "
             "the conservation law) has its pitchfork at γ = σ as well. All branches, their stability and the "
             "special points come from <code>dlnsys.continuation.continuation(..., param=\"gamma\")</code>.</p>"),
-        compute=compute_gamma, draw=draw_gamma, cost=0.6),
+        compute=compute_gamma, draw=draw_gamma, cost=0.6, models=models_gamma),
     Portrait(
         slug="branch-62-in-c",
         section="beyond",
@@ -128,5 +145,5 @@ PORTRAITS = [
             "continues it in the leaf constant c on the bordered system (one law, one multiplier μ that vanishes at "
             "solutions): <code>continuation(Network((1, 1, 1), sigma=[σ]), param=\"c1\", p_from=-5, p_to=5)</code>. "
             "The branch reproduces (64) and its leaf-restricted eigenvalue −(σ² + w₁⁴)/w₁² for every c.</p>"),
-        compute=compute_leaf, draw=draw_leaf, cost=0.6),
+        compute=compute_leaf, draw=draw_leaf, cost=0.6, models=models_leaf),
 ]

@@ -110,6 +110,14 @@ def draw(data):
                           "Dotted: the limits σⱼ^(1/4).")]
 
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import logistic_spec, network_spec
+
+    return [logistic_spec([3.0, 2.0, 1.0], 4, name="logistic_h4"),
+            network_spec(Network((3, 3, 3, 3, 3), sigma=[3.0, 2.0, 1.0]), name="net33333")]
+
+
 PORTRAITS = [
     Portrait(
         slug="fig1-logistic-reduction",
@@ -129,5 +137,5 @@ PORTRAITS = [
             "<code>logistic_to_state(net, z0)</code>: with equal initial channels the singular values are learned "
             "from the largest to the smallest (sequential learning); with unequal ones the smallest σ₃ is learned "
             "first although the state is 0-balanced, as in the lower panel of the paper's Fig. 1(b).</p>"),
-        compute=compute, draw=draw, cost=1.0),
+        compute=compute, draw=draw, cost=1.0, models=models),
 ]

@@ -118,6 +118,13 @@ _FIG3_CAPTION = (
     "them away: the singular vectors of nearly equal singular values are not aligned individually (Section "
     "5.3.1, eq. (60)).</p>")
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network((11, 6, 6, 6, 6, 4), sigma=[7.0, 5.5, 4.0, 2.5]), name="sec61")]
+
+
 PORTRAITS = [
     Portrait(
         slug="fig2-section61-small-large",
@@ -125,7 +132,7 @@ PORTRAITS = [
         title="Fig. 2 · Section 6.1 network, small and large initialization",
         description="Loss with the saddles visited, singular values of A and Aʰ, ‖A‖_F and alignment over time.",
         paper="Section 6.1, eqs. (12), (31), Fig. 2",
-        caption=_FIG2_CAPTION, compute=compute_fig2, draw=draw_fig2, cost=4.0),
+        caption=_FIG2_CAPTION, compute=compute_fig2, draw=draw_fig2, cost=4.0, models=models),
     Portrait(
         slug="fig3-delta-balanced",
         section="paper",
@@ -133,5 +140,5 @@ PORTRAITS = [
         description="Singular values of Aʰ and alignment for δ = 0.04 with relatively close and pairwise very "
                     "close singular values.",
         paper="Section 6.1 and 5.3.1, eq. (60), Fig. 3",
-        caption=_FIG3_CAPTION, compute=compute_fig3, draw=draw_fig3, cost=3.0),
+        caption=_FIG3_CAPTION, compute=compute_fig3, draw=draw_fig3, cost=3.0, models=models),
 ]

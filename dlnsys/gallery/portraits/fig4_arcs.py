@@ -47,6 +47,13 @@ def draw(data):
                           "α* = a/(a + b), a = ∑_{S₂∖S₁} σ², b = ∑_{S₁∖S₂} σ².")]
 
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network((11, 6, 6, 6, 6, 4), sigma=[7.0, 5.5, 4.0, 2.5]), name="sec61")]
+
+
 PORTRAITS = [
     Portrait(
         slug="fig4-arcs",
@@ -62,5 +69,5 @@ PORTRAITS = [
             "it. When S₁ ⊂ S₂ the loss decreases (an unstable submanifold of A₁ and a stable one of A₂); when "
             "S₁ ⊃ S₂ it increases; when the signatures are of mixed type, 𝓛(A(α)) has an interior minimum, "
             "although 𝓛 has no local minima: the arcs are not trajectories of the flow.</p>"),
-        compute=compute, draw=draw, cost=0.5, thumbnail_panel=3),
+        compute=compute, draw=draw, cost=0.5, thumbnail_panel=3, models=models),
 ]

@@ -108,8 +108,8 @@ def draw(data):
         paths = [fr["paths"][:, b, :] for b in range(fr["paths"].shape[1])]
         kd = [viz.dim("w1", "w₁"), viz.dim("w2", "w₂")]
         frames[(sigma, c)] = (
-            viz.hyperbola_paths(_hyperbolas(c=c), "leaf w₁² − w₂² = c", "#555", width=2.5)
-            * viz.hyperbola_paths(_hyperbolas(sigma=sigma), "minima w₁w₂ = σ", viz.COLORS["minima_set"], width=2,
+            viz.hyperbola_paths(_hyperbolas(c=c, n=150), "leaf w₁² − w₂² = c", "#555", width=2.5)
+            * viz.hyperbola_paths(_hyperbolas(sigma=sigma, n=150), "minima w₁w₂ = σ", viz.COLORS["minima_set"], width=2,
                                   dash="dashed")
             * viz.curve_paths(paths, label="trajectories on the leaf", color=viz.COLORS["trajectory"], line_width=2)
             * hv.Points(fr["paths"][0], kd, label="their starts").opts(color="white", line_color=viz.COLORS["trajectory"],
@@ -142,6 +142,14 @@ def draw(data):
     ]
 
 
+def models():
+    from dlnsys.emit.generators import chain_leaf_spec, paper_spec
+
+    # (62) itself, and the equilibrium (64) continued in the leaf constant c1
+    return [paper_spec("62"), chain_leaf_spec(2, 1.0, [0.0], name="leaf62", parameter="c1",
+                                              parameter_range=(-3.0, 3.0))]
+
+
 PORTRAITS = [
     Portrait(
         slug="fig5-single-hidden-node",
@@ -163,5 +171,5 @@ PORTRAITS = [
             "half-lines w₁ = w₂ are heteroclinic orbits from the saddle to ±√σ(1, 1). Both are computed by "
             "<code>dlnsys.separatrices.separatrices</code> from the leaf-restricted eigendirections of the saddle, "
             "not drawn by hand. Panel (b) is Fig. 5(b): the loss landscape with its plateau around the origin.</p>"),
-        compute=compute, draw=draw, cost=3.0, plotly=True),
+        compute=compute, draw=draw, cost=3.0, plotly=True, models=models),
 ]

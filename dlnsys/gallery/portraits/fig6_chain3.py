@@ -75,6 +75,12 @@ def draw(data):
                           "dlnsys.leaves.equilibria_on_leaf.")]
 
 
+def models():
+    from dlnsys.emit.generators import paper_spec
+
+    return [paper_spec("65")]
+
+
 PORTRAITS = [
     Portrait(
         slug="fig6-two-hidden-layers",
@@ -93,5 +99,5 @@ PORTRAITS = [
             "admissible sign pattern and the saddles the leaf meets. Trajectories (<code>dlnsys.simulate</code>) "
             "stay on their leaf and converge to one of its minima. The leaf c = (0, 0) is the 0-balanced one: the "
             "four diagonals through the origin.</p>"),
-        compute=compute, draw=draw, cost=1.0, plotly=True),
+        compute=compute, draw=draw, cost=1.0, plotly=True, models=models),
 ]

@@ -48,6 +48,12 @@ def draw(data):
                           "pattern; in the others the critical points fill the space.")]
 
 
+def models():
+    from dlnsys.emit.generators import paper_spec
+
+    return [paper_spec("66")]
+
+
 PORTRAITS = [
     Portrait(
         slug="fig7-two-hidden-nodes",
@@ -64,5 +70,5 @@ PORTRAITS = [
             "random initial conditions are scattered over all of ℝ⁴; the origin, the critical point of signature ∅ "
             "(<code>dlnsys.critical.critical_point(net, ())</code>), is a strict saddle "
             "(<code>dlnsys.critical.classify</code>).</p>"),
-        compute=compute, draw=draw, cost=1.5, plotly=True),
+        compute=compute, draw=draw, cost=1.5, plotly=True, models=models),
 ]

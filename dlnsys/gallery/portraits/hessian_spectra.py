@@ -61,6 +61,13 @@ def draw(data):
                                              "dlnsys.critical.classify.")]
 
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network((4, 3, 3, 3), sigma=[3.0, 2.0, 1.0]), name="net4333")]
+
+
 PORTRAITS = [
     Portrait(
         slug="hessian-spectra",
@@ -80,5 +87,5 @@ PORTRAITS = [
             "tightened points such as A₁ (Props. 18 and 23), where all the curvature is non-negative and the "
             "escape is of higher order. The many zero eigenvalues are the directions along the manifold of "
             "critical points (Prop. 3: none is isolated).</p>"),
-        compute=compute, draw=draw, cost=0.8),
+        compute=compute, draw=draw, cost=0.8, models=models),
 ]

@@ -167,6 +167,13 @@ def draw(data):
     ]
 
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network((2, 2, 1), sigma=[SIGMA]), name="net221")]
+
+
 PORTRAITS = [
     Portrait(
         slug="manifolds-221",
@@ -187,5 +194,5 @@ PORTRAITS = [
             "given below. Each trajectory stays on its leaf (the laws are conserved) and converges to a point of "
             "one of the two curves of that leaf: which point depends on the start, since the minima are not "
             "isolated even on a leaf.</p>"),
-        compute=compute, draw=draw, cost=1.5, plotly=True),
+        compute=compute, draw=draw, cost=1.5, plotly=True, models=models),
 ]

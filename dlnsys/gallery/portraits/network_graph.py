@@ -47,6 +47,13 @@ def draw(data):
             Block(loss)]
 
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network((5, 4, 4, 3), sigma=[3.0, 2.0, 1.0]), name="net5443")]
+
+
 PORTRAITS = [
     Portrait(
         slug="network-graph",
@@ -62,5 +69,5 @@ PORTRAITS = [
             "Gaussian initialization of the network dims (5, 4, 4, 3), σ = (3, 2, 1)) visits the saddles "
             "S = ∅, {1}, {1, 2} (<code>dlnsys.separatrices.itinerary</code>) before the global minimum; the "
             "slider shows the weights at 24 times.</p>"),
-        compute=compute, draw=draw, cost=1.0),
+        compute=compute, draw=draw, cost=1.0, models=models),
 ]

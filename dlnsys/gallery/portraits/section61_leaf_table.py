@@ -114,6 +114,13 @@ def draw(data):
     return blocks
 
 
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network(DIMS, sigma=SIGMA), name="sec61")]
+
+
 PORTRAITS = [
     Portrait(
         slug="section61-leaf-table",
@@ -136,5 +143,5 @@ PORTRAITS = [
             "70. The search has a budget of 20 s per leaf (the gallery caches the page); as the budget is wall time, "
             "a build on a slower or busier machine may group fewer points, and for a saddle signature with several "
             "components the one described (its dimension and index) may differ between builds.</p>"),
-        compute=compute, draw=draw, cost=8.0, thumbnail_block=0, thumbnail_panel=0),
+        compute=compute, draw=draw, cost=8.0, thumbnail_block=0, thumbnail_panel=0, models=models),
 ]
