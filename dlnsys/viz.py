@@ -52,7 +52,7 @@ __all__ = [
     "equilibrium_points", "equilibrium_points_3d", "loss_curve", "singular_value_curves", "frobenius_curve",
     "alignment_curves", "plateau_marks", "arc_curves", "branch_plot", "spectrum_scatter", "network_graph",
     "basin_image", "hyperbola_paths", "label_of_signature", "holomap", "curve_paths_3d", "plotly_legend",
-    "click_to_integrate",
+    "click_to_integrate", "KIND_MARKERS", "kind_style", "direction_arrows", "start_points_3d",
 ]
 
 #: Named colours used across the gallery.
@@ -74,9 +74,11 @@ KIND_COLORS = {
     "non-strict saddle": COLORS["non-strict"],
     "strict or non-strict saddle": "#9467bd",
 }
-#: A qualitative palette (Tableau 10) for families of curves.
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
+#: A qualitative palette (from Tableau) for families of curves.
+#: Without the green, red and orange of the critical points, so that no family of curves shares a colour
+#: with the equilibria drawn over it.
+PALETTE = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79",
+           "#637939", "#7b4173"]
 
 _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 
@@ -170,6 +172,50 @@ def trajectory_paths(traj, dims=(0, 1), label="trajectories", names=None, **styl
     return curve_paths(curves, dims, label=label, names=names, **style)
 
 
+def _curve_list(curves):
+    if hasattr(curves, "x") and hasattr(curves, "t"):          # a Trajectory
+        x = np.asarray(curves.x)
+        return [x[:, b, :] for b in range(x.shape[1])] if x.ndim == 3 else [x]
+    return [np.asarray(c, float) for c in curves if len(c)]
+
+
+def direction_arrows(curves, dims=(0, 1), names=None, color=None, at=0.5, size=10, label="direction of time"):
+    """Arrowheads (rotated triangles) half way along each curve (by arclength, or at fraction ``at``),
+    pointing the way time runs, and open circles at the starts: the direction on every trajectory.
+    ``curves``: a :class:`~dlnsys.simulate.Trajectory` or a list of ``(N, n)`` arrays. The angle is taken in
+    data units, so the arrows are exact on plots with equal x and y scales."""
+    kd = _wdims(dims, names)
+    color = color or COLORS["trajectory"]
+    heads, starts = [], []
+    for c in _curve_list(curves):
+        xy = c[:, list(dims)]
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) < 2:
+            continue
+        starts.append(tuple(xy[0]))
+        seg = np.hypot(*np.diff(xy, axis=0).T)
+        if seg.sum() <= 0:
+            continue
+        s = np.concatenate([[0.0], np.cumsum(seg)])
+        k = int(np.clip(np.searchsorted(s, at * s[-1]), 1, len(xy) - 1))
+        d = xy[k] - xy[k - 1]
+        # bokeh's triangle points up at angle 0; angles are counter-clockwise in radians
+        heads.append((xy[k, 0], xy[k, 1], float(np.arctan2(d[1], d[0]) - np.pi / 2)))
+    arrows = hv.Points(heads, kdims=kd, vdims=[dim("angle")], label=label).opts(
+        marker="triangle", angle=hv.dim("angle"), color=color, size=size, line_color=color)
+    start = hv.Points(starts, kdims=kd, label="start").opts(marker="circle", size=7, fill_color="white",
+                                                            line_color=color, line_width=1.5)
+    return arrows * start
+
+
+def start_points_3d(curves, dims=(0, 1, 2), names=None, color=None, size=4, label="starts (○)"):
+    """Open circles (plotly) at the first point of each curve: the direction of 3-D trajectories."""
+    kd = _wdims(dims, names)
+    pts = [c[0, list(dims)] for c in _curve_list(curves) if np.all(np.isfinite(c[0, list(dims)]))]
+    return hv.Scatter3D(np.array(pts).reshape(-1, len(dims)), kdims=kd, label=label).opts(
+        color=color or COLORS["trajectory"], size=size, marker="circle-open", backend="plotly")
+
+
 def trajectory_paths_3d(traj, dims=(0, 1, 2), label="trajectories", color=None, names=None):
     """3D paths (plotly backend) of a (batch) trajectory: one :class:`holoviews.Path3D` per member."""
     x = np.asarray(traj.x)
@@ -205,17 +251,52 @@ def hyperbola_paths(points_list, label, color, dims=(0, 1), dash="solid", width=
                        else names, color=color, line_dash=dash, line_width=width)
 
 
-def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=None):
-    """Equilibria as points coloured by kind (green minima, red saddles); one element per kind."""
+#: Marker of each kind of critical point: shape and fill carry the stability, not the colour alone
+#: (filled: stable; open: unstable; half-tone: non-strict, i.e. undecided at second order).
+KIND_MARKERS = {
+    "global minimum": ("circle", "filled"),
+    "strict saddle": ("square", "open"),
+    "non-strict saddle": ("diamond", "half"),
+    "strict or non-strict saddle": ("triangle", "half"),
+}
+
+
+def kind_style(kind, size=11) -> dict:
+    """Bokeh style of a critical point of ``kind`` (see :data:`KIND_MARKERS`)."""
+    marker, fill = KIND_MARKERS.get(kind, ("square", "open") if kind and "saddle" in kind else ("circle", "filled"))
+    color = kind_color(kind)
+    style = dict(marker=marker, size=size, line_color=color if fill == "open" else "black", line_width=1)
+    if fill == "filled":
+        style.update(fill_color=color)
+    elif fill == "open":
+        style.update(fill_color="white", line_width=2.5)
+    else:
+        style.update(fill_color=color, fill_alpha=0.45, line_color=color, line_width=2)
+    return style
+
+
+def _fmt_eigenvalues(ev) -> str:
+    ev = np.atleast_1d(np.asarray(ev, float))
+    return ", ".join(f"{v:.4g}" for v in ev)
+
+
+def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=None, eigenvalues=None):
+    """Equilibria as points, one element per kind: green filled circles (minima), red open squares (strict
+    saddles), orange half-tone diamonds (non-strict saddles). Hovering shows the coordinates, the kind and,
+    if given, the leaf eigenvalues (``eigenvalues``: one array per point)."""
     states = np.atleast_2d(np.asarray(states, float))
     kinds = list(kinds)
     kd = _wdims(dims, names)
+    evs = [""] * len(kinds) if eigenvalues is None else [_fmt_eigenvalues(e) for e in eigenvalues]
+    if len(evs) != len(kinds):
+        raise ValueError(f"eigenvalues: one entry per point ({len(kinds)}), got {len(evs)}")
+    vd = [dim("kind"), dim("eigenvalues", "leaf eigenvalues")]
     els = []
     for kind in dict.fromkeys(kinds):
-        sel = np.array([k == kind for k in kinds])
-        pts = states[sel][:, list(dims)]
-        els.append(hv.Points(pts, kdims=kd, label=label or kind).opts(
-            color=kind_color(kind), size=size, line_color="black", line_width=1, tools=["hover"]))
+        sel = [i for i, k in enumerate(kinds) if k == kind]
+        rows = [tuple(states[i, list(dims)]) + (kind, evs[i]) for i in sel]
+        els.append(hv.Points(rows, kdims=kd, vdims=vd, label=label or kind).opts(
+            tools=["hover"], **kind_style(kind, size)))
     return hv.Overlay(els)
 
 
@@ -286,19 +367,27 @@ def plotly_legend(plot, element):
                         "font": {"size": 11}}
 
 
+_PLOTLY_SYMBOL = {"circle": "circle", "square": "square", "diamond": "diamond", "triangle": "diamond"}
+
+
 def equilibrium_points_3d(states, kinds, dims=(0, 1, 2), size=6, names=None):
+    """Equilibria in 3D (plotly), one element per kind, with the markers of :data:`KIND_MARKERS`
+    (plotly symbols: filled circle, open square, half-tone diamond)."""
     states = np.atleast_2d(np.asarray(states, float))
     kinds = list(kinds)
     kd = _wdims(dims, names)
     els = []
     for kind in dict.fromkeys(kinds):
         sel = np.array([k == kind for k in kinds])
+        marker, fill = KIND_MARKERS.get(kind, ("square", "open") if "saddle" in str(kind) else ("circle", "filled"))
+        symbol = _PLOTLY_SYMBOL[marker] + ("-open" if fill == "open" else "")
         els.append(hv.Scatter3D(states[sel][:, list(dims)], kdims=kd, label=kind).opts(
-            color=kind_color(kind), size=size, backend="plotly"))
+            color=kind_color(kind), size=size, marker=symbol, opacity=0.55 if fill == "half" else 1.0,
+            backend="plotly"))
     return hv.Overlay(els)
 
 
-def holomap(frames, kdims, **overlay_opts):
+def holomap(frames, kdims, backend=None, **overlay_opts):
     """A :class:`holoviews.HoloMap` of overlays (sliders over ``kdims``) drawn *framewise*.
 
     By default HoloViews normalizes the axis ranges of every element over all frames, and redoes it at
@@ -309,7 +398,12 @@ def holomap(frames, kdims, **overlay_opts):
     be empty): HoloViews matches the layers of an overlay across frames by those keys, and a layer
     that only some frames have keeps its last data in an embedded page when the slider moves on
     (a ``ValueError`` says which frame differs).
+
+    ``backend``: the backend the options are for (``"plotly"`` for frames of 3D elements; default: the
+    current one).
     """
+    bk = {} if backend is None else {"backend": backend}
+
     def layers(fr):
         els = fr.values() if isinstance(fr, hv.Overlay) else [fr]
         return [(type(el).__name__, el.group, el.label) for el in els]
@@ -327,10 +421,11 @@ def holomap(frames, kdims, **overlay_opts):
         for el in (fr.values() if isinstance(fr, hv.Overlay) else [fr]):
             types.add(type(el).__name__)
     if overlays:
-        opts = [getattr(hv.opts, t)(framewise=True) for t in sorted(types) if hasattr(hv.opts, t)]
-        opts.append(hv.opts.Overlay(framewise=True, **overlay_opts))
+        opts = [getattr(hv.opts, t)(framewise=True, **bk) for t in sorted(types) if hasattr(hv.opts, t)]
+        opts.append(hv.opts.Overlay(framewise=True, **bk, **overlay_opts))
     else:                              # frames are single elements: the options go to them
-        opts = [getattr(hv.opts, t)(framewise=True, **overlay_opts) for t in sorted(types) if hasattr(hv.opts, t)]
+        opts = [getattr(hv.opts, t)(framewise=True, **bk, **overlay_opts) for t in sorted(types)
+                if hasattr(hv.opts, t)]
     return hm.opts(*opts)
 
 
@@ -597,3 +692,62 @@ def basin_image(result, shape, xlim, ylim, dims=(0, 1), names=None, order=None, 
     legend = [hv.Points([(np.nan, np.nan)], kd, label=c).opts(color=cmap[k], size=12, marker="square")
               for k, c in enumerate(classes)]
     return hv.Overlay([image] + legend), classes
+
+# ---------------------------------------------------------------------------------- triangle meshes (3D)
+import param as _param  # noqa: E402  (holoviews depends on param)
+
+__all__ += ["mesh_3d", "Mesh3D"]
+
+
+class Mesh3D(hv.TriSurface):
+    """A triangle mesh in 3D with *given* triangles (drawn as a plotly ``mesh3d`` trace).
+
+    :class:`holoviews.TriSurface` re-triangulates its points (Delaunay in x, y), which is wrong for a
+    surface that folds over the x-y plane, such as an :class:`~dlnsys.surfaces.InvariantSurface`;
+    this element keeps the triangles: ``Mesh3D(points (V, 3), triangles=(T, 3) int array)``.
+    """
+
+    group = _param.String(default="Mesh3D", constant=True)
+    triangles = _param.Array(default=None, doc="Vertex indices of the triangles, shape (T, 3).")
+
+
+def _register_mesh3d():
+    try:
+        from holoviews.plotting.plotly.chart3d import Chart3DPlot
+    except ImportError:  # pragma: no cover - plotly is part of the gallery extra
+        return
+
+    class Mesh3DPlot(Chart3DPlot):
+        style_opts = ["color", "alpha", "flatshading", "lighting", "visible"]
+
+        @classmethod
+        def trace_kwargs(cls, is_geo=False, **kwargs):
+            return {"type": "mesh3d"}
+
+        def get_data(self, element, ranges, style, **kwargs):
+            T = element.triangles
+            T = np.zeros((0, 3), dtype=int) if T is None else np.asarray(T, dtype=int).reshape(-1, 3)
+            return [dict(x=element.dimension_values(0), y=element.dimension_values(1),
+                         z=element.dimension_values(2), i=T[:, 0], j=T[:, 1], k=T[:, 2])]
+
+        def graph_options(self, element, ranges, style, **kwargs):
+            opts = super().graph_options(element, ranges, style, **kwargs)
+            opts["showlegend"] = bool(element.label)
+            return opts
+
+    hv.Store.register({Mesh3D: Mesh3DPlot}, "plotly")
+
+
+_register_mesh3d()
+
+
+def mesh_3d(vertices, triangles, label="", color="#1f3b99", alpha=0.45, names=None, decimals=4):
+    """A triangle mesh (plotly backend) from 3-D ``vertices`` (V, 3) and ``triangles`` (T, 3) vertex
+    indices, e.g. an :class:`~dlnsys.surfaces.InvariantSurface`'s ``vertices`` mapped to 3-D
+    coordinates and its ``triangles``. Coordinates are rounded to ``decimals`` digits (a smaller
+    page). An empty mesh is allowed (a HoloMap frame without the surface)."""
+    V = np.asarray(vertices, float).reshape(-1, 3)
+    T = np.asarray(triangles, dtype=int).reshape(-1, 3)
+    kd = _wdims((0, 1, 2), names)
+    return Mesh3D(np.round(V, decimals), kdims=kd, label=label, triangles=T).opts(
+        color=color, alpha=alpha, backend="plotly")

@@ -827,3 +827,16 @@ def test_click_trajectories_follow_the_slider(browser, server):
         assert np.abs(np.column_stack([xs[pick], ys[pick]]) - ref.x).max() <= 1e-6
     assert sigmas[0] != sigmas[1], sigmas
     assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_page_fits_a_1280_pixel_window(slug, browser, server):
+    """No page scrolls sideways in a 1280 px wide window (plots, legends and code included)."""
+    browser.set_window_size(1280, 1000)
+    try:
+        _load(browser, server + f"{slug}.html")
+        width, client = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    finally:
+        browser.set_window_size(1400, 1000)
+    assert width <= client, f"{slug} is {width} px wide in a {client} px viewport"

@@ -47,7 +47,7 @@ def draw_gamma(data):
     from dlnsys import viz
 
     def panel(el, title):
-        return el.opts(hv.opts.Overlay(title=title, frame_width=380, frame_height=300, show_grid=True,
+        return el.opts(hv.opts.Overlay(title=title, frame_width=320, frame_height=300, show_grid=True,
                                        legend_position="top_right", fontsize={"legend": 8.5, "title": 10.5}))
 
     p2 = panel(viz.branch_plot(data["h2"], ylabel="z", xlabel="γ"), "(a) (61) with −γz, h = 2: pitchfork (BP) at γ = σ")
@@ -85,7 +85,7 @@ def draw_leaf(data):
                       .opts(color=col, line_width=3),
                       hv.Scatter((r["c"][::12], r["closed_lambda"][::12]), cd, viz.dim("lam", "leaf eigenvalue λ"))
                       .opts(color="black", size=4, marker="x")]
-    opts = dict(frame_width=460, frame_height=320, show_grid=True, legend_position="right", fontsize={"legend": 9})
+    opts = dict(frame_width=440, frame_height=320, show_grid=True, legend_position="right", fontsize={"legend": 9})
     left = hv.Overlay(w_plots).opts(title="(a) the equilibrium (64) of each leaf", **opts)
     right = hv.Overlay(lam_plots).opts(title="(b) its eigenvalue on the leaf, −(σ² + w₁⁴)/w₁²", **opts)
     worst = max(r["error"] for r in data["branches"].values())

@@ -56,8 +56,9 @@ def draw(data):
 
     z, graphs = data["z"], data["graphs"]
     zd, fd = viz.dim("z", "z (= sⱼ, any layer)"), viz.dim("zdot", "ż")
-    colors = {"stable": viz.COLORS["minimum"], "unstable": viz.COLORS["saddle"],
-              "semi-stable (attracting from one side)": viz.COLORS["non-strict"]}
+    # stability by marker shape and fill (filled: stable, open: unstable, half-tone: semi-stable)
+    styles = {"stable": viz.kind_style("global minimum", 10), "unstable": viz.kind_style("strict saddle", 12),
+              "semi-stable (attracting from one side)": viz.kind_style("non-strict saddle", 12)}
 
     def graph(zoom):
         sel = np.abs(z) <= (0.55 if zoom else 10)
@@ -71,12 +72,11 @@ def draw(data):
                 if not zoom or abs(ze) < 0.55:
                     pts.setdefault(kind, []).append((ze, 0.0))
         for kind, p in pts.items():
-            els.append(hv.Points(p, [zd, fd], label=kind).opts(color=colors[kind], size=15 if kind == "unstable" else 10,
-                                                                line_color="black"))
+            els.append(hv.Points(p, [zd, fd], label=kind).opts(**styles[kind]))
         els.append(hv.HLine(0).opts(color="#999", line_width=1))
         title = ("(a) lower: zoom on the plateau around z = 0" if zoom
                  else "(a) ż = zʰ⁻¹(σ − zʰ), σ = 1 (eq. 61)")
-        return hv.Overlay(els).opts(title=title, frame_width=420, frame_height=330, legend_position="right",
+        return hv.Overlay(els).opts(title=title, frame_width=400, frame_height=330, legend_position="right",
                                     ylim=(-0.025, 0.025) if zoom else (-1.6, 1.6), show_grid=True,
                                     fontsize={"legend": 9})
 
@@ -93,7 +93,7 @@ def draw(data):
         for j in range(r["z"].shape[1]):
             els.append(hv.HLine(data["net_sigma"][j] ** (1.0 / data["h"])).opts(
                 color=viz.PALETTE[j], line_dash="dotted", line_width=1))
-        return hv.Overlay(els).opts(title=title, frame_width=420, frame_height=330, legend_position="bottom_right",
+        return hv.Overlay(els).opts(title=title, frame_width=400, frame_height=330, legend_position="bottom_right",
                                     show_grid=True, ylim=(0, 1.45), fontsize={"legend": 9})
 
     layout = (graph(False)

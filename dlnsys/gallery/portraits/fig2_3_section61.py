@@ -41,7 +41,7 @@ def _panel(el, title, **opts):
     import holoviews as hv
 
     el = el if isinstance(el, hv.Overlay) else hv.Overlay([el])
-    return el.opts(title=title, frame_width=330, frame_height=240, show_grid=True,
+    return el.opts(title=title, frame_width=312, frame_height=240, show_grid=True,
                    fontsize={"legend": 8, "title": 10}, **opts)
 
 

@@ -37,7 +37,7 @@ def draw(data):
     panels = []
     for case, arcs in data["arcs"].items():
         el = viz.arc_curves(arcs)
-        panels.append(el.opts(hv.opts.Overlay(title=f"({'abcd'[len(panels)]}) {titles[case]}", frame_width=420,
+        panels.append(el.opts(hv.opts.Overlay(title=f"({'abcd'[len(panels)]}) {titles[case]}", frame_width=385,
                                               frame_height=260, legend_position="right", show_grid=True,
                                               fontsize={"legend": 9, "title": 10.5})))
     return [Block(hv.Layout(panels).cols(2).opts(shared_axes=False),

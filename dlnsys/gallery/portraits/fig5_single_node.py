@@ -76,8 +76,10 @@ def draw(data):
              * viz.hyperbola_paths(_hyperbolas(sigma=SIGMA), "global minima w₁w₂ = σ", viz.COLORS["minima_set"],
                                    width=3)
              * viz.trajectory_paths(data["ring"], label="trajectories of (62)", line_width=1.4, alpha=0.8)
+             * viz.direction_arrows(data["ring"], size=9)
              * viz.separatrix_paths(data["seps"])
-             * viz.equilibrium_points([s for s, _ in eq], [k for _, k in eq]))
+             * viz.equilibrium_points([s for s, _ in eq], [k for _, k in eq],
+                                      eigenvalues=[ev for lst in data["leaves"].values() for _, _, ev in lst]))
     phase = phase.opts(hv.opts.Overlay(frame_width=600, frame_height=600, xlim=lim, ylim=lim,
                                        legend_position="right", title="(a) Phase plane of (62), σ = 1",
                                        fontsize={"legend": 9},
@@ -115,9 +117,8 @@ def draw(data):
             * hv.Points(fr["paths"][0], kd, label="their starts").opts(color="white", line_color=viz.COLORS["trajectory"],
                                                                        size=8)
             * hv.Points(minima, kd, label="equilibria (64) on the leaf (global minima)").opts(
-                color=viz.COLORS["minimum"], size=13, line_color="black")
-            * hv.Points(saddles, kd, label="saddle (on the leaf c = 0 only)").opts(
-                color=viz.COLORS["saddle"], size=13, line_color="black")
+                **viz.kind_style("global minimum", 13))
+            * hv.Points(saddles, kd, label="saddle (on the leaf c = 0 only)").opts(**viz.kind_style("strict saddle", 13))
         ).relabel(f"(c) σ = {sigma:g}, c = {c:g}: (64) gives w_e = ({we[0]:.3f}, {we[1]:.3f}), "
                   f"leaf eigenvalue {lam[0]:.3f}")
     hmap = viz.holomap(frames, [viz.dim("sigma", "σ"), viz.dim("c", "leaf constant c")], frame_width=560,

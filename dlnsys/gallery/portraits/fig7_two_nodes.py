@@ -34,9 +34,10 @@ def draw(data):
         names = [viz.weight_label(i + 1) for i in dims]
         paths = [data["paths"][:, b, :] for b in range(data["paths"].shape[1])]
         el = (viz.curve_paths_3d(paths, dims, label="trajectories", color="#555555", width=4, names=names)
+              * viz.start_points_3d(paths, dims, names=names, color="#555555")
               * viz.equilibrium_points_3d(data["final"], data["kinds"], dims, names=names, size=2)
               * viz.equilibrium_points_3d(data["saddles"], [data["saddle_kind"]], dims, names=names, size=8))
-        plots.append(el.opts(hv.opts.Overlay(width=620, height=520, backend="plotly",
+        plots.append(el.opts(hv.opts.Overlay(width=540, height=490, backend="plotly",
                                              hooks=[viz.plotly_legend] if k == 0 else [],
                                              title=f"slice ({', '.join(names)})")))
     layout = hv.Layout(plots).cols(2)

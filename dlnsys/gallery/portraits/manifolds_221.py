@@ -111,7 +111,7 @@ def draw(data):
         els.append(hv.Scatter3D(lf["starts"][:, VIEW], kdims=kd).opts(
             color=col, size=4, marker="circle-open", backend="plotly"))
         els.append(hv.Scatter3D(lf["ends"][:, VIEW], kdims=kd).opts(color="black", size=3, backend="plotly"))
-    scene = hv.Overlay(els).opts(hv.opts.Overlay(width=1150, height=760, backend="plotly", hooks=[viz.plotly_legend],
+    scene = hv.Overlay(els).opts(hv.opts.Overlay(width=1080, height=740, backend="plotly", hooks=[viz.plotly_legend],
                                                  title="Global minima of Network([2, 2, 1]) on three leaves, "
                                                        "in (w₅, w₆, w₂)"))
     allxy = np.vstack([lf["paths"].reshape(-1, lf["paths"].shape[-1])[:, VIEW[:2]] for lf in data["leaves"]]
@@ -134,7 +134,7 @@ def draw(data):
         ev = lf["eig"]
         last = k == len(data["leaves"]) - 1
         panels.append(hv.Overlay([q, *comp, tr, st, en]).opts(
-            hv.opts.Overlay(frame_width=300, frame_height=300, xlim=(lo, hi), ylim=(lo, hi), show_legend=last,
+            hv.opts.Overlay(frame_width=275, frame_height=275, xlim=(lo, hi), ylim=(lo, hi), show_legend=last,
                             legend_position="right", title=f"leaf {k + 1} (eigenvalues of C₁: {ev[0]:.2f}, "
                                                            f"{ev[1]:.2f})")))
     top = hv.Layout(panels).cols(3)
