@@ -20,6 +20,7 @@ from .manifolds import (Atlas, Curve, EquilibriumManifold, LeafCriticalSets, Sig
 from .continuation import Branch, LogisticSystem, SpecialPoint, continuation
 from .separatrices import (Basins, InvariantCurve, Itinerary, ItineraryPlateau, Separatrices, basins,
                            itinerary, separatrices)
+from .surfaces import InvariantSurface, invariant_surface
 from .emit.json import load_spec
 from .emit.spec import OdeSpec
 
@@ -40,6 +41,6 @@ __all__ = [
     "absence_reason", "manifold_at",
     "continuation", "Branch", "SpecialPoint", "LogisticSystem",
     "separatrices", "Separatrices", "InvariantCurve", "basins", "Basins", "itinerary", "Itinerary",
-    "ItineraryPlateau",
+    "ItineraryPlateau", "invariant_surface", "InvariantSurface",
     "load_spec", "OdeSpec",
 ]

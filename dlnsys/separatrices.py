@@ -7,6 +7,8 @@
   stable one, until the curve leaves the ball ``|x| <= bound`` or converges to an equilibrium.
   For (62) the stable manifold of the origin is the line ``w1 = -w2`` (the separatrix of
   Fig. 5) and the unstable one the two half lines ``w1 = w2`` ending at ``+-sqrt(sigma) (1, 1)``.
+* :func:`invariant_surface` (from :mod:`dlnsys.surfaces`): 2-D stable and unstable manifolds of a
+  saddle, or of a curve of saddles, on a leaf, as a triangulated :class:`InvariantSurface`.
 * :func:`basins`: for a batch of initial conditions, the class of equilibrium each one
   converges to (signature and, for chains and diagonal states, the sign pattern).
 * :func:`itinerary`: the critical points a trajectory passes near (its plateaus, Section 6.1
@@ -25,9 +27,10 @@ from . import flow, invariants
 from .simulate import true_runs
 from .leaves import (KIND_MINIMUM, KIND_NONSTRICT, KIND_STRICT, _fmt_sig, _fmt_signs, _ResultMixin,
                      _zero_tol, critical_value, signature_of)
+from .surfaces import InvariantSurface, invariant_surface   # 2-D manifolds (re-exported here)
 
 __all__ = ["separatrices", "basins", "itinerary", "Separatrices", "InvariantCurve", "Basins",
-           "Itinerary", "ItineraryPlateau"]
+           "Itinerary", "ItineraryPlateau", "invariant_surface", "InvariantSurface"]
 
 
 def _natural_scale(net):

@@ -34,6 +34,7 @@ MODULES = [
     "basins",
     "manifolds_221",
     "section61_leaf_table",
+    "separatrix_surface_311",
 ]
 
 

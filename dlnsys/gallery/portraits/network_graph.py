@@ -37,14 +37,28 @@ def draw(data):
     loss = (viz.loss_curve(traj, tmin=0.5) * viz.plateau_marks(data["itinerary"], "loss", logy=True, tmin=0.5)
             * hv.Scatter((shown, [net.loss(x) for t, x in zip(data["times"], data["states"]) if t >= 0.5]),
                          viz.dim("t", "t"), viz.dim("L", "𝓛"), label="times on the slider").opts(
-                color="#d62728", size=6)).opts(
-        frame_width=620, frame_height=260, logx=True, logy=True, show_grid=True, legend_position="bottom_left",
-        title="loss 𝓛(t) and the saddles visited (dlnsys.separatrices.itinerary)")
-    return [Block(g, caption="Move the slider: nodes are the units of each layer (inputs on the left, outputs on the "
-                             "right); each edge is a weight, red positive, blue negative, width ∝ |weight|. As the "
-                             "plateaus are left one by one, one more path of strong weights appears through the "
-                             "network: the network learns one singular value (one mode) at a time."),
-            Block(loss)]
+                color="#7f7f7f", size=5))
+    # the slider's time on the loss curve: a HoloMap with the graph's key dimension shares its slider
+    marks = {}
+    for t, x in zip(data["times"], data["states"]):
+        tt = max(float(t), 0.5)                 # t = 0 is off the log axis: mark it at the left edge
+        marks[float(round(t, 3))] = hv.Points([(tt, net.loss(x))], [viz.dim("t", "t"), viz.dim("L", "𝓛")],
+                                              label="the slider's time").opts(
+            color="#d62728", marker="circle", size=13, line_color="black")
+    marker = hv.HoloMap(marks, kdims=[viz.dim("time", "time t")])
+    # framewise: without it HoloViews recomputes the ranges over all frames at every slider state (slow embed)
+    loss = (loss * marker).opts(
+        hv.opts.Curve(framewise=True), hv.opts.Scatter(framewise=True), hv.opts.Points(framewise=True),
+        hv.opts.VSpan(framewise=True), hv.opts.Labels(framewise=True), hv.opts.Overlay(
+            framewise=True, frame_width=620, frame_height=260, logx=True, logy=True, show_grid=True,
+            legend_position="right", xlim=(0.5, float(traj.t_final) * 1.2),
+            title="loss 𝓛(t), the saddles visited (dlnsys.separatrices.itinerary) and the slider's time"))
+    return [Block((g + loss).cols(1),
+                  caption="Move the slider: nodes are the units of each layer (inputs on the left, outputs on the "
+                          "right); each edge is a weight, red positive, blue negative, width ∝ |weight|. The red "
+                          "dot on the loss curve is the time shown. As the plateaus are left one by one, one more "
+                          "path of strong weights appears through the network: the network learns one singular "
+                          "value (one mode) at a time.")]
 
 
 def models():

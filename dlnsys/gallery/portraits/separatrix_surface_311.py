@@ -5,8 +5,8 @@ from .._registry import Block, Portrait
 
 SIGMAS = [1.0, 2.0]
 LEAVES = [-0.5, 0.5, 1.0]       # the leaf constant C = a^2 + b^2 + c^2 - w^2 (no saddles when C < 0)
-N_CIRCLE = 40                   # samples of the circle of saddles (the seam of the mesh)
-STEP = 0.15                     # mesh size and ring spacing of the surface
+N_CIRCLE = 32                   # samples of the circle of saddles (the seam of the mesh)
+STEP = 0.2                      # mesh size and ring spacing of the surface
 LENGTH = 1.6                    # how far the surface is grown from the circle (along the orbits)
 OFFSET = 0.06                   # trajectories start this far off the surface, on either side
 T_FINAL = 30.0
@@ -98,15 +98,22 @@ def draw(data):
     colors = {1: viz.PALETTE[0], -1: viz.PALETTE[1]}
     frames = {}
     for (C, sigma), fr in data["frames"].items():
-        thin = np.unique(np.geomspace(1, fr["paths"].shape[0], 70).astype(int) - 1)   # dense early, sparse late
-        paths = {s: [_leaf_coords(fr["paths"][thin, b, :]) for b in np.flatnonzero(fr["side"] == s)] for s in (1, -1)}
+        thin = np.unique(np.geomspace(1, fr["paths"].shape[0], 45).astype(int) - 1)   # dense early, sparse late
+        paths = {s: [np.round(_leaf_coords(fr["paths"][thin, b, :]), 3) for b in np.flatnonzero(fr["side"] == s)] for s in (1, -1)}
         ends = {s: sorted(set(np.array(fr["labels"])[fr["side"] == s])) for s in (1, -1)}
         circle = _leaf_coords(fr["circle"])
+        # three great circles of the sphere |p| = sqrt|C| (w = 0 when C > 0, W1 = 0 when C < 0), for orientation
+        t = np.linspace(0, 2 * np.pi, 73)
+        r0 = np.sqrt(abs(C))
+        sphere = [r0 * np.column_stack([np.cos(t), np.sin(t), 0 * t])[:, perm] for perm in ([0, 1, 2], [2, 0, 1],
+                                                                                           [1, 2, 0])]
         els = [
             viz.mesh_3d(_leaf_coords(fr["vertices"]), fr["triangles"], names=names, color=viz.COLORS["stable_manifold"],
                         alpha=0.35, decimals=3, label="stable manifold of the circle of saddles (separatrix surface)"),
             viz.curve_paths_3d([np.vstack([circle, circle[:1]])] if len(circle) else [], label="circle of saddles "
                                "a = w = 0, b² + c² = C", color=viz.COLORS["saddle"], width=9, names=names),
+            viz.curve_paths_3d(sphere, label="sphere ‖p‖ = √|C|: w = 0 (C > 0), W₁ = 0 (C < 0)", color="#b0b0b0",
+                               width=1.5, names=names),
             hv.Scatter3D(_leaf_coords(fr["minima"]), kdims=kd, label="global minima ±(σ/w*, 0, 0, w*)").opts(
                 color=viz.COLORS["minimum"], size=7, backend="plotly"),
             viz.curve_paths_3d(paths[1], label="trajectories from one side", color=colors[1], width=4, names=names),
@@ -117,7 +124,8 @@ def draw(data):
         ]
         what = (f"{fr['n_vertices']} vertices, normal eigenvalue {fr['normal_eigenvalue']:.3f}" if C > 0
                 else "no saddles: two components, one minimum each")
-        frames[(C, sigma)] = hv.Overlay(els).relabel(
+        # string keys: the slider starts at C = 0.5 ("0.5" < "1" < "−0.5"), a leaf with the surface
+        frames[(f"{C:g}".replace("-", "−"), sigma)] = hv.Overlay(els).relabel(
             f"C = {C:g}, σ = {sigma:g}: {what}; ends {' / '.join(ends[1])} and {' / '.join(ends[-1])}")
     hmap = viz.holomap(frames, [viz.dim("leafC", "C"), viz.dim("sig", "σ")], backend="plotly", width=1100,
                        height=720, title="{label}", hooks=[viz.plotly_legend])
@@ -134,6 +142,13 @@ def draw(data):
                           "<code>dlnsys.separatrices.basins</code>, in the title as signature and sign pattern "
                           "of (a, w)). For C &lt; 0 the circle is gone: the leaf has two components, w &gt; 0 "
                           "(outside the sphere ‖p‖ = √−C) and w &lt; 0 (inside), each the basin of one minimum.")]
+
+
+def models():
+    from dlnsys import Network
+    from dlnsys.emit.generators import network_spec
+
+    return [network_spec(Network((3, 1, 1), sigma=[1.0]), name="net311")]
 
 
 PORTRAITS = [
@@ -155,5 +170,5 @@ PORTRAITS = [
             "(−C ∓ √(C² + 4σ²))/2, so the stable manifold of the circle is a surface: "
             "<code>dlnsys.separatrices.invariant_surface</code> computes it as a triangle mesh with the orbit "
             "time of every vertex. It is the 3-D analogue of the separatrix w₁ = −w₂ of Fig. 5.</p>"),
-        compute=compute, draw=draw, cost=1.5, plotly=True),
+        compute=compute, draw=draw, cost=1.5, plotly=True, models=models),
 ]
