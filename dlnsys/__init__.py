@@ -3,7 +3,8 @@
 The mathematics follows Wendin & Altafini, "Gradient Flow Equations for Deep Linear
 Neural Networks: A Survey from a Network Perspective" (2025); equation numbers in the
 docstrings refer to it. The public API is listed in ``__all__``; submodules ``init``,
-``structure``, ``invariants``, ``reductions`` and ``emit`` are imported on use.
+``structure``, ``invariants``, ``reductions``, ``exact`` (all the closed forms; ``exact_trajectory``
+and ``escape_times`` are also here) and ``emit`` are imported on use.
 """
 from .network import AssumptionWarning, BottleneckWarning, Network
 from .simulate import Trajectory, simulate, simulate_gd
@@ -21,6 +22,7 @@ from .continuation import Branch, LogisticSystem, SpecialPoint, continuation
 from .separatrices import (Basins, InvariantCurve, Itinerary, ItineraryPlateau, Separatrices, basins,
                            itinerary, separatrices)
 from .surfaces import InvariantSurface, invariant_surface
+from .exact import escape_times, exact_trajectory
 from .emit.json import load_spec
 from .emit.spec import OdeSpec
 
@@ -42,5 +44,6 @@ __all__ = [
     "continuation", "Branch", "SpecialPoint", "LogisticSystem",
     "separatrices", "Separatrices", "InvariantCurve", "basins", "Basins", "itinerary", "Itinerary",
     "ItineraryPlateau", "invariant_surface", "InvariantSurface",
+    "exact_trajectory", "escape_times",
     "load_spec", "OdeSpec",
 ]
