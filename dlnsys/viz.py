@@ -488,8 +488,8 @@ def frobenius_curve(net, traj, member=0, color="#1f77b4", max_points=600, tmin=N
     """``‖A(t)‖_F`` (not monotone in general, Prop. 9) against time."""
     t, x, _ = _traj_member(traj, member, tmin)
     idx = _thin(len(t), max_points)
-    return hv.Curve((t[idx], np.linalg.norm(x[idx], axis=-1)), _T, dim("normA", "‖A‖_F"),
-                    label="‖A‖_F").opts(color=color, line_width=2.5)
+    return hv.Curve((t[idx], np.linalg.norm(x[idx], axis=-1)), _T, dim("normA", "‖A‖ (Frobenius)"),
+                    label="‖A‖ (Frobenius)").opts(color=color, line_width=2.5)
 
 
 def alignment_curves(net, traj, member=0, directions=None, colors=None, max_points=600, tmin=None):
@@ -501,7 +501,7 @@ def alignment_curves(net, traj, member=0, directions=None, colors=None, max_poin
     t, x = t[idx], x[idx]
     a = structure.alignment(net, x, directions=directions)
     colors = colors or PALETTE
-    return hv.Overlay([hv.Curve((t, a[:, k]), _T, dim("align", "‖Vₖ₊₁ᵀUₖ − I‖²_F"),
+    return hv.Overlay([hv.Curve((t, a[:, k]), _T, dim("align", "‖Vₖ₊₁ᵀUₖ − I‖² (Frobenius)"),
                                 label=f"k = {k + 1}").opts(color=colors[k % len(colors)], line_width=2)
                        for k in range(a.shape[1])])
 

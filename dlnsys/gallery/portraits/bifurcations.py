@@ -53,7 +53,7 @@ def draw_gamma(data):
     p2 = panel(viz.branch_plot(data["h2"], ylabel="z", xlabel="γ"), "(a) (61) with −γz, h = 2: pitchfork (BP) at γ = σ")
     p3 = panel(viz.branch_plot(data["h3"][0], ylabel="z", xlabel="γ", special=False)
                * viz.branch_plot(data["h3"][1], ylabel="z", xlabel="γ"),
-               "(b) h = 3: fold (LP) at γ = ¾σ(σ/4)^(1/3)")
+               "(b) h = 3: fold (LP) at γ = ¾σ·∛(σ/4)")
     p62 = panel(viz.branch_plot(data["n62"], ylabel="w₁", xlabel="γ"), "(c) regularized (62): pitchfork at γ = σ")
     return [Block(hv.Layout([p2, p3, p62]).cols(3).opts(shared_axes=False),
                   caption="Solid: stable equilibria, dashed red: unstable (eigenvalues of the Jacobian; with γ > 0 "
@@ -122,11 +122,11 @@ PORTRAITS = [
                     "γ: pitchforks and a fold.",
         paper="eqs. (24), (25), (61), (62); Section 5.4",
         caption=(
-            "<p>Adding the L2 regularization ½γ‖A‖²_F (eq. 24) to the loss gives the flows (25). In the 0-balanced "
+            "<p>Adding the L2 regularization ½γ‖A‖²<sub>F</sub> (eq. 24) to the loss gives the flows (25). In the 0-balanced "
             "diagonal reduction each channel follows ż = zʰ⁻¹(σ − zʰ) − γz "
             "(<code>dlnsys.continuation.LogisticSystem</code>). For h = 2 the nonzero equilibria ±√(σ − γ) merge "
             "with z = 0 in a pitchfork at γ = σ; for h = 3 the equilibria solve z(σ − z³) = γ and a stable and an "
-            "unstable branch meet in a fold at z = (σ/4)^(1/3), γ = ¾σ(σ/4)^(1/3) ≈ 0.4725 for σ = 1: beyond it only "
+            "unstable branch meet in a fold at z = ∛(σ/4), γ = ¾σ·∛(σ/4) ≈ 0.4725 for σ = 1: beyond it only "
             "z = 0 is left, so strong regularization forgets σ abruptly. The regularized single hidden node (62) "
             "(<code>Network((1, 1, 1), sigma=[1], gamma=γ)</code>, continued in the full space since γ > 0 removes "
             "the conservation law) has its pitchfork at γ = σ as well. All branches, their stability and the "

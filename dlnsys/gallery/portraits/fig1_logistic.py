@@ -102,12 +102,12 @@ def draw(data):
               + learning("unequal", "(b) lower: s(0) = (0.05, 0.12, 0.3), not sequential")).cols(2)
     return [Block(layout.opts(shared_axes=False),
                   caption="(a) Graph of the scalar equation (61) for σ = 1 and depths h = 2..6: green dots are the "
-                          "stable points σ^(1/h) (and −σ^(1/h) for even h), the origin is unstable (for odd h it "
+                          "stable points σ<sup>1/h</sup> (and −σ<sup>1/h</sup> for even h), the origin is unstable (for odd h it "
                           "attracts from the left only). The lower panel zooms on the nearly, but not exactly, flat "
                           "plateau around z = 0 that grows with h. (b) The full gradient flow of the network "
                           "dims (3, 3, 3, 3, 3), σ = (3, 2, 1), started on 0-balanced diagonal states: every layer "
                           "has the singular values sⱼ(t) = zⱼ(t) (lines); crosses are (61) integrated on its own. "
-                          "Dotted: the limits σⱼ^(1/4).")]
+                          "Dotted: the limits σⱼ<sup>1/4</sup>.")]
 
 
 def models():

@@ -63,8 +63,8 @@ def draw_fig2(data):
                    logx=True, legend_position="top_left"),
             _panel(viz.singular_value_curves(net, traj, of="product", tmin=tmin), "singular values of Aʰ", logx=True,
                    legend_position="top_left" if name == "small" else "top_right"),
-            _panel(viz.frobenius_curve(net, traj, tmin=tmin), "‖A(t)‖_F", logx=True, legend_position="top_left"),
-            _panel(viz.alignment_curves(net, traj, tmin=tmin), "alignment ‖[Vₖ₊₁ᵀUₖ]₁:d_y − I‖²_F", logx=True,
+            _panel(viz.frobenius_curve(net, traj, tmin=tmin), "Frobenius norm ‖A(t)‖", logx=True, legend_position="top_left"),
+            _panel(viz.alignment_curves(net, traj, tmin=tmin), "alignment: Frobenius ‖Vₖ₊₁ᵀUₖ − I‖² (first d_y)", logx=True,
                    legend_position="bottom_left" if name == "small" else "right"),
         ]
         seq = " → ".join("S = " + viz.label_of_signature(p.signature) for p in itin) or "none"
@@ -90,7 +90,7 @@ def draw_fig3(data):
                    show_legend=False),
             _panel(viz.singular_value_curves(net, traj, of="product"), "singular values of Aʰ",
                    legend_position="bottom_right"),
-            _panel(viz.alignment_curves(net, traj), "alignment ‖[Vₖ₊₁ᵀUₖ]₁:d_y − I‖²_F", legend_position="top_right"),
+            _panel(viz.alignment_curves(net, traj), "alignment: Frobenius ‖Vₖ₊₁ᵀUₖ − I‖² (first d_y)", legend_position="top_right"),
         ]
         seq = " → ".join("S = " + viz.label_of_signature(p.signature) for p in itin) or "none"
         blocks.append(Block(hv.Layout(plots).cols(3).opts(shared_axes=False),
@@ -102,16 +102,16 @@ _FIG2_CAPTION = (
     "<p>The network of Section 6.1: h = 5 layers, dims (11, 6, 6, 6, 6, 4), σ = (7, 5.5, 4, 2.5), 198 weights and "
     "84 conservation laws, integrated with <code>dlnsys.simulate.simulate</code> (LSODA with the analytic "
     "Jacobian). From a small initialization (a) the loss lingers on plateaus at the critical values (31), "
-    "½∑_{i∉S} σᵢ², of the saddles S = ∅, {1}, {1,2}, {1,2,3} (labelled from "
+    "½∑<sub>i∉S</sub> σᵢ², of the saddles S = ∅, {1}, {1,2}, {1,2,3} (labelled from "
     "<code>dlnsys.separatrices.itinerary</code>): the singular values of Aʰ are learned one by one, largest "
     "first, the layers acquire h·d_y = 20 large singular values and the others stay small, and consecutive layers "
-    "align (‖V_{k+1}ᵀU_k − I‖²_F → 0 on the first d_y directions, <code>dlnsys.structure.alignment</code>). "
+    "align (‖V<sub>k+1</sub>ᵀU<sub>k</sub> − I‖²<sub>F</sub> → 0 on the first d_y directions, <code>dlnsys.structure.alignment</code>). "
     "From a large initialization (b) convergence is orders of magnitude faster, there are no plateaus, A keeps "
-    "more than h·d_y sizeable singular values, the layers do not align, and ‖A‖_F is not monotone (Prop. 9), "
+    "more than h·d_y sizeable singular values, the layers do not align, and ‖A‖<sub>F</sub> is not monotone (Prop. 9), "
     "although 𝓛 is. Time is on a logarithmic axis in both rows.</p>")
 
 _FIG3_CAPTION = (
-    "<p>δ-balanced initial conditions (max ‖Cᵢ‖_F = δ = 0.04, <code>dlnsys.init.delta_balanced</code>, "
+    "<p>δ-balanced initial conditions (max ‖Cᵢ‖<sub>F</sub> = δ = 0.04, <code>dlnsys.init.delta_balanced</code>, "
     "Section 5.3.1) for the Section 6.1 architecture. When the σⱼ are well separated (a) the singular vectors of "
     "consecutive layers come into alignment as each σⱼ is learned. When they are pairwise very close (b), learning "
     "a new, distinct σ moves the layers towards alignment, while learning its almost identical neighbour moves "
@@ -130,7 +130,7 @@ PORTRAITS = [
         slug="fig2-section61-small-large",
         section="paper",
         title="Fig. 2 · Section 6.1 network, small and large initialization",
-        description="Loss with the saddles visited, singular values of A and Aʰ, ‖A‖_F and alignment over time.",
+        description="Loss with the saddles visited, singular values of A and Aʰ, the Frobenius norm of A and the alignment over time.",
         paper="Section 6.1, eqs. (12), (31), Fig. 2",
         caption=_FIG2_CAPTION, compute=compute_fig2, draw=draw_fig2, cost=4.0, models=models),
     Portrait(

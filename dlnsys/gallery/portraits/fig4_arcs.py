@@ -43,8 +43,8 @@ def draw(data):
     return [Block(hv.Layout(panels).cols(2).opts(shared_axes=False),
                   caption="Lines: the closed form of 𝓛(A(α)) (proof of Theorem 24); dots: the loss evaluated on the "
                           "states A(α) that dlnsys.arcs.arc builds in the fibers φ⁻¹(Φ(α)). The ends are critical "
-                          "points, at the critical values (31) ½∑_{i∉S} σᵢ². In the mixed case the minimum sits at "
-                          "α* = a/(a + b), a = ∑_{S₂∖S₁} σ², b = ∑_{S₁∖S₂} σ².")]
+                          "points, at the critical values (31) ½∑<sub>i∉S</sub> σᵢ². In the mixed case the minimum sits at "
+                          "α* = a/(a + b), a = ∑<sub>S₂∖S₁</sub> σ², b = ∑<sub>S₁∖S₂</sub> σ².")]
 
 
 def models():
