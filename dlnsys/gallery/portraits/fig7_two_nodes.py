@@ -20,12 +20,16 @@ def compute():
     traj = simulate(net, X0[:12], 30.0, t_eval=np.linspace(0.0, 30.0, 300))
     saddle = critical_point(net, ())            # signature {} (nothing learned): the origin
     kind = classify(net, saddle.x).kind          # "strict saddle"
+    # the leaf constant c11 = w1^2 - w3^2 of each start (conserved, Prop. 6): it fixes where on the minima
+    # the run ends, so colouring the limits by it shows the structure of the set of minima
+    c11 = X0[:, 0] ** 2 - X0[:, 2] ** 2
     return dict(initial=X0, final=ends.final, kinds=ends.kinds, labels=ends.labels, paths=traj.x,
-                saddles=saddle.x[None, :], saddle_kind=kind, counts=ends.counts)
+                saddles=saddle.x[None, :], saddle_kind=kind, counts=ends.counts, c11=c11)
 
 
 def draw(data):
     import holoviews as hv
+    import numpy as np
 
     from dlnsys import viz
 
@@ -35,18 +39,24 @@ def draw(data):
         paths = [data["paths"][:, b, :] for b in range(data["paths"].shape[1])]
         el = (viz.curve_paths_3d(paths, dims, label="trajectories", color="#555555", width=4, names=names)
               * viz.start_points_3d(paths, dims, names=names, color="#555555")
-              * viz.equilibrium_points_3d(data["final"], data["kinds"], dims, names=names, size=2)
+              * hv.Scatter3D(np.column_stack([data["final"][:, list(dims)], data["c11"]]),
+                             kdims=[viz.dim(f"w{i + 1}", n) for i, n in zip(dims, names)],
+                             vdims=[viz.dim("c11", "c₁₁ = w₁² − w₃²")],
+                             label="limits of 400 runs (global minima), colour: leaf constant c₁₁").opts(
+                  color="c11", cmap="coolwarm", clim=(-2.0, 2.0), size=3, colorbar=False, backend="plotly")
               * viz.equilibrium_points_3d(data["saddles"], [data["saddle_kind"]], dims, names=names, size=8))
         plots.append(el.opts(hv.opts.Overlay(width=540, height=490, backend="plotly",
                                              hooks=[viz.plotly_legend] if k == 0 else [],
                                              title=f"slice ({', '.join(names)})")))
     layout = hv.Layout(plots).cols(2)
     return [Block(layout, backend="plotly",
-                  caption="Each panel projects the 4D weight space on three of the weights. Green: the equilibria "
+                  caption="Each panel projects the 4D weight space on three of the weights. Dots: the equilibria "
                           "reached from 400 random initial conditions (dlnsys.separatrices.basins), all global "
-                          "minima w₁w₃ + w₂w₄ = σ; grey: 12 trajectories; red: the saddle at the origin. Only the "
-                          "slices containing a conserved pair ((w₁, w₃) or (w₂, w₄)) show an easily identified "
-                          "pattern; in the others the critical points fill the space.")]
+                          "minima w₁w₃ + w₂w₄ = σ, coloured by the conserved c₁₁ = w₁² − w₃² of their start (blue "
+                          "−2 or less, white 0, red 2 or more): in the slices with the conserved pair (w₁, w₃) the limits of one "
+                          "colour lie on one hyperbola w₁² − w₃² = c₁₁, so the colours come in bands; grey: 12 "
+                          "trajectories (○ start); the saddle at the origin (open square). In the slices without "
+                          "that pair the minima fill the space and the colours mix.")]
 
 
 def models():
