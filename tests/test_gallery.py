@@ -840,3 +840,22 @@ def test_page_fits_a_1280_pixel_window(slug, browser, server):
     finally:
         browser.set_window_size(1400, 1000)
     assert width <= client, f"{slug} is {width} px wide in a {client} px viewport"
+
+
+def test_portraits_function_survives_importing_the_subpackage():
+    """Importing a portrait module rebinds dlnsys.gallery.portraits to the subpackage; it stays callable."""
+    import importlib
+
+    first = [p.slug for p in gallery.portraits()]
+    importlib.import_module("dlnsys.gallery.portraits.basins")
+    import dlnsys.gallery as g
+
+    assert [p.slug for p in g.portraits()] == first == SLUGS
+
+
+def test_basins_65_rule_agrees_with_integration():
+    """The exact basins of (65) drawn on the page (sign rule from the conservation laws) agree with
+    dlnsys.separatrices.basins at every grid point off the boundaries, in every slice."""
+    data = gallery.get("basins-65").compute()
+    for w3, sl in data["slices"].items():
+        assert sl["checked"] > 2000 and sl["agree"] == sl["checked"], (w3, sl["agree"], sl["checked"])
