@@ -20,7 +20,7 @@ $(VENV)/.stamp: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else \
 	    "error: dlnsys needs Python >= 3.10 but $(PYTHON) is %d.%d; run make PYTHON=python3.11 ..." % v[:2])'
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[gallery,test]'
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[gallery,test,sweep,pycobi]'
 	touch $@
 
 # Always runs the script: it is idempotent and takes seconds once everything is installed.

@@ -1,8 +1,10 @@
 """The ``dlnsys`` command: ``dlnsys <subcommand> [options]``.
 
 Subcommands live in :mod:`dlnsys.commands` (one module each; see its docstring for how to
-add one). Exit status: 0 success, 1 a failed run or an operating-system error (for example
-an unwritable file), 2 bad input (usage errors and ``ValueError``), 130 interrupted.
+add one). Exit status: 0 success (a run stopped by its budget is a result: its status and
+message are in the output, with a ``dlnsys: warning:`` line), 1 an operating-system error
+(disk full), a check that found differences (``models regenerate --check``), failed gallery
+pages or an internal error (a bug), 2 bad input (usage errors and ``ValueError``), 130 interrupted.
 Errors print one line ``dlnsys: error: ...`` on stderr, without traceback (set the
 environment variable ``DLNSYS_TRACEBACK=1`` to get one); warnings print as
 ``dlnsys: warning: ...``.
@@ -116,6 +118,11 @@ def main(argv=None) -> int:
         return fail(e, 1)
     except SystemExit as e:     # --help and --version
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    except Exception as e:      # noqa: BLE001 - last line of defence: a bug, not bad input
+        # Still one line and no traceback for the user, but exit 1 (not 2), so that the fuzz
+        # suite (tests/test_fuzz.py) flags it: every cause found this way gets fixed at its source.
+        return fail(f"internal error ({type(e).__name__}: {e}); this is a bug in dlnsys, please report it "
+                    "(DLNSYS_TRACEBACK=1 shows the traceback)", 1)
 
 
 if __name__ == "__main__":

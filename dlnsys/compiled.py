@@ -387,8 +387,8 @@ class _Run:
         self.lib.bdf_stats(self.handle, _ptr(out))
         return [int(v) for v in out]
 
-    def run_all_steps(self, on_time, chunk_rows=2048, chunk_steps=2000):
-        """Every accepted step: (t, y) arrays (without t = 0)."""
+    def run_all_steps(self, on_time, chunk_rows=2048, chunk_steps=2000, budget=None):
+        """Every accepted step: (t, y) arrays (without t = 0). ``budget``: status 3 when it runs out."""
         ts, ys = [], []
         n_out = ctypes.c_int(0)
         i_eval = ctypes.c_int(0)
@@ -396,7 +396,7 @@ class _Run:
         while status == 1:
             bt = np.empty(chunk_rows)
             by = np.empty((chunk_rows, self.N))
-            status = self.lib.bdf_run(self.handle, chunk_steps, None, 0, ctypes.byref(i_eval), _ptr(bt), _ptr(by),
+            status = self.lib.bdf_run(self.handle, _chunk(chunk_steps, budget), None, 0, ctypes.byref(i_eval), _ptr(bt), _ptr(by),
                                       chunk_rows, ctypes.byref(n_out))
             k = n_out.value
             if k:
@@ -404,11 +404,13 @@ class _Run:
                 ys.append(by[:k])
             if on_time is not None:
                 on_time(self.lib.bdf_t_now(self.handle))
+            if status == 1 and budget is not None and budget.exhausted(_chunk(chunk_steps, budget)):
+                status = 3
         t = np.concatenate(ts) if ts else np.zeros(0)
         y = np.concatenate(ys) if ys else np.zeros((0, self.N))
         return t, y, status
 
-    def run_eval(self, t_eval, on_time, chunk_steps=2000):
+    def run_eval(self, t_eval, on_time, chunk_steps=2000, budget=None):
         """States at ``t_eval`` (all > 0): (t, y) for the points reached."""
         te = np.ascontiguousarray(t_eval, dtype=float)
         bt = np.empty(te.size + 1)                 # + 1: the until_loss stopping point
@@ -419,7 +421,7 @@ class _Run:
         done = 0
         while status == 1:
             start = i_eval.value
-            status = self.lib.bdf_run(self.handle, chunk_steps, _ptr(te), te.size, ctypes.byref(i_eval),
+            status = self.lib.bdf_run(self.handle, _chunk(chunk_steps, budget), _ptr(te), te.size, ctypes.byref(i_eval),
                                       _ptr(bt) + 8 * start, _ptr(by) + 8 * start * self.N, te.size + 1 - start,
                                       ctypes.byref(n_out))
             done = start + n_out.value
@@ -427,7 +429,19 @@ class _Run:
                 break
             if on_time is not None:
                 on_time(self.lib.bdf_t_now(self.handle))
+            if status == 1 and budget is not None and budget.exhausted(_chunk(chunk_steps, budget)):
+                status = 3
         return bt[:done], by[:done], status
+
+
+def _chunk(chunk_steps, budget):
+    """Steps per C call: fewer under a budget, so that it is checked often and not overshot."""
+    if budget is None:
+        return chunk_steps
+    n = chunk_steps if budget.deadline is None else min(chunk_steps, 200)
+    if budget.max_steps is not None:
+        n = min(n, max(1, budget.max_steps - budget.steps))
+    return n
 
 
 def _finish_eval(x0flat, t_eval, t, y):
@@ -440,7 +454,7 @@ def _finish_eval(x0flat, t_eval, t, y):
 
 
 def solve(net, x0, t_final, *, rtol=1e-8, atol=1e-10, t_eval=None, max_step=np.inf, ensemble="joint",
-          on_time=None, until_loss=None, first_step=None, max_grid=20000, flow=None) -> CompiledSolution:
+          on_time=None, until_loss=None, first_step=None, max_grid=20000, flow=None, budget=None) -> CompiledSolution:
     """Integrate ``dx/dt = f(x)`` over ``[0, t_final]`` with the compiled BDF integrator.
 
     x0: ``(n,)`` or a batch ``(batch, n)``. t_eval: strictly increasing output times in
@@ -453,7 +467,11 @@ def solve(net, x0, t_final, *, rtol=1e-8, atol=1e-10, t_eval=None, max_step=np.i
     the last row and ``status`` is 1 (not supported with ``ensemble='separate'``). Arguments
     are assumed validated (``simulate`` does it).
 
-    ``status``: 0 reached ``t_final``, 1 stopped by ``until_loss``, -1 failed.
+    budget: an object with ``exhausted(steps) -> bool`` and ``message()`` (see
+    :class:`dlnsys.simulate.Budget`), asked every chunk of steps; when it runs out the run stops
+    there with ``status`` 2.
+
+    ``status``: 0 reached ``t_final``, 1 stopped by ``until_loss``, 2 out of budget, -1 failed.
     """
     if net.n_params > MAX_PARAMS:
         raise ValueError(f"net: {net.n_params} weights; the compiled BDF integrator stores and factorizes dense "
@@ -474,11 +492,11 @@ def solve(net, x0, t_final, *, rtol=1e-8, atol=1e-10, t_eval=None, max_step=np.i
     if not batch or ensemble == "joint":
         run = _Run(flow, x0, t_final, rtol, atol, max_step, first_step, until_loss)
         if te is None:
-            t, y, status = run.run_all_steps(on_time)
+            t, y, status = run.run_all_steps(on_time, budget=budget)
             t = np.concatenate([[0.0], t])
             y = np.concatenate([x0.reshape(1, -1), y])
         else:
-            t, y, status = run.run_eval(te[te > 0.0], on_time)
+            t, y, status = run.run_eval(te[te > 0.0], on_time, budget=budget)
             t, y = _finish_eval(x0.reshape(-1), te, t, y)
         st = run.stats()
         x = y.reshape((t.size,) + x0.shape)
@@ -486,21 +504,27 @@ def solve(net, x0, t_final, *, rtol=1e-8, atol=1e-10, t_eval=None, max_step=np.i
         message = STATUS_MESSAGES.get(status, str(status))
         if status == 2:
             message = f"the loss reached until_loss = {until_loss:g} at t = {t[-1]:.6g}"
+        if status == 3:
+            message = budget.message(float(t[-1]) if t.size else 0.0)
         return CompiledSolution(t=t, x=x, nfev=st[0], njev=st[1], nlu=st[2], nsteps=st[3], nrejected=st[4],
-                                status={0: 0, 2: 1}.get(status, -1), message=message, wall_time=wall)
+                                status={0: 0, 2: 1, 3: 2}.get(status, -1), message=message, wall_time=wall)
     # separate members
     B = x0.shape[0]
     totals = np.zeros(9, dtype=np.int64)
     status_all, message = 0, STATUS_MESSAGES[0]
+    second_budget = budget
     if te is None:
+        second_budget = None        # the second pass re-integrates to the grid the budgeted first pass reached
         ends, grids = [], []
         for b in range(B):
             run = _Run(flow, x0[b], t_final, rtol, atol, max_step, first_step)
-            tb, _, status = run.run_all_steps(None)
+            tb, _, status = run.run_all_steps(None, budget=budget)
             totals += np.array(run.stats())
             grids.append(tb)
             ends.append(tb[-1] if tb.size else 0.0)
-            if status != 0 and status_all == 0:
+            if status == 3 and status_all == 0:
+                status_all, message = 2, f"member {b}: {budget.message(float(ends[-1]))}"
+            elif status != 0 and status_all == 0:
                 status_all, message = -1, f"member {b}: {STATUS_MESSAGES.get(status, status)}"
         t_common = min(ends) if status_all else t_final
         grid = np.unique(np.concatenate(grids + [np.array([0.0, t_common])]))
@@ -513,10 +537,12 @@ def solve(net, x0, t_final, *, rtol=1e-8, atol=1e-10, t_eval=None, max_step=np.i
     for b in range(B):
         run = _Run(flow, x0[b], t_final, rtol, atol, max_step, first_step)
         tb, yb, status = run.run_eval(te[te > 0.0], None if on_time is None else
-                                      (lambda t, b=b: on_time(b * t_final + t)))
+                                      (lambda t, b=b: on_time(b * t_final + t)), budget=second_budget)
         tb, yb = _finish_eval(x0[b], te, tb, yb)
         totals += np.array(run.stats())
-        if status != 0 and status_all == 0:
+        if status == 3 and status_all == 0:
+            status_all, message = 2, f"member {b}: {budget.message(float(tb[-1]) if tb.size else 0.0)}"
+        elif status != 0 and status_all in (0, 2) and status != 3:
             status_all, message = -1, f"member {b}: {STATUS_MESSAGES.get(status, status)}"
         if tb.size < t_out.size:
             t_out = t_out[:tb.size]

@@ -33,6 +33,7 @@ import dataclasses
 import math
 import numbers
 import re
+import time
 
 import numpy as np
 
@@ -314,7 +315,8 @@ class Branch(_ResultMixin):
     leaf : ndarray
         The leaf constants (``conserved_vector`` order) at the start.
     status : str
-        ``"ok"`` (reached the end of the parameter range), ``"max_steps"``, ``"unbounded"`` (left
+        ``"ok"`` (reached the end of the parameter range), ``"max_steps"``, ``"max_time"`` (the time
+        budget ran out), ``"unbounded"`` (left
         the ball ``|u| <= bound``) or ``"failed"`` (the corrector failed at the smallest step).
     message : str
     """
@@ -533,7 +535,7 @@ def _refine(R, y0, t0, s_lo, s_hi, fn, mode):
 
 def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0.05, max_steps=5000,
                  formulation="auto", start="auto", switch=True, max_depth=1, tol=1e-11, bound=1e3,
-                 min_step=1e-10, max_step=None) -> Branch:
+                 min_step=1e-10, max_step=None, backend="builtin", max_time=120.0) -> Branch:
     """Follow a branch of equilibria as a parameter varies (pseudo-arclength).
 
     Parameters
@@ -570,6 +572,14 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
         Stop when ``|u|`` exceeds it (status ``"unbounded"``).
     min_step : float
         Smallest step before giving up (status ``"failed"``).
+    max_time : float
+        Wall-clock budget in seconds (status ``"max_time"`` with the branch computed so far).
+        Steps larger than the whole region the branch can cover (``|p_to - p_from| + 2 bound``)
+        are refused: halving them down to a usable size would cost a Newton solve per halving.
+    backend : {"builtin", "pycobi"}
+        ``"pycobi"``: the same problem run through PyCoBi and AUTO-07p (:mod:`dlnsys._pycobi`;
+        needs ``pip install 'dlnsys[pycobi]'`` and Debian ``auto-07p``, ``gfortran``); same
+        ``Branch``, points and special points from AUTO, stability from dlnsys.
 
     Returns
     -------
@@ -585,6 +595,13 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
     """
     from .network import Network
 
+    if backend != "builtin":
+        if backend != "pycobi":
+            raise ValueError(f"backend: expected 'builtin' or 'pycobi', got {backend!r}")
+        from ._pycobi import continuation_pycobi
+        return continuation_pycobi(system, x0, param=param, p_to=p_to, p_from=p_from, leaf=leaf, step=step,
+                                   max_steps=max_steps, formulation=formulation, start=start, switch=switch,
+                                   max_depth=max_depth, tol=tol, bound=bound, min_step=min_step, max_step=max_step)
     if not isinstance(system, (Network, LogisticSystem)):
         raise ValueError(f"system: expected a Network or a LogisticSystem, got {type(system).__name__}")
     ptype, index = _parse_param(param, system)
@@ -594,6 +611,7 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
     min_step = _positive(min_step, "min_step")
     tol = _positive(tol, "tol")
     bound = _positive(bound, "bound")
+    max_time = _positive(max_time, "max_time")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 1:
         raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
     if start not in ("auto", "minimum", "saddle", "origin"):
@@ -619,6 +637,15 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
         desc = f"Network(dims={net.dims}, sigma={[float(s) for s in net.sigma]}, gamma={net.gamma:g})"
     if p0 == p_to:
         raise ValueError(f"p_to: equals the start value {p0!r}; nothing to continue")
+    # An arclength step longer than the box |p| in [p0, p_to], |u| <= bound can only be halved down
+    # (hundreds of Newton solves per step for step = 1e200): refuse it instead of spinning.
+    span = abs(p_to - p0) + 2.0 * bound       # bounds the diameter of that box
+    for name, v in (("step", step), ("max_step", max_step)):
+        if v > span:
+            raise ValueError(f"{name}: {v:g} is longer than the whole region the branch can cover "
+                             f"(|p_to - p_from| + 2 bound = {span:.6g}); use a step of at most that")
+    if min_step > min(step, max_step):
+        raise ValueError(f"min_step: {min_step:g} is larger than step = {min(step, max_step):g}")
     R = _Runner(P, tol, 12, bound)
     u0, ok = R.correct_fixed_p(u0, p0)
     if not ok:
@@ -641,7 +668,8 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
     lo, hi = min(p0, p_to), max(p0, p_to)
     return _run(P, R, y0, t0, lo, hi, dict(step=step, max_step=max_step, min_step=min_step,
                                             max_steps=int(max_steps), switch=switch,
-                                            max_depth=int(max_depth), bound=bound),
+                                            max_depth=int(max_depth), bound=bound,
+                                            deadline=time.perf_counter() + max_time, max_time=max_time),
                 desc, param, leafvec, depth=0, skip_first=False)
 
 
@@ -742,9 +770,16 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
     status, message = "max_steps", f"stopped after max_steps = {opts['max_steps']} steps"
     first = True
     y, t = y0, t0
+    out_of_time = False
     for _ in range(opts["max_steps"]):
+        if time.perf_counter() > opts["deadline"]:
+            out_of_time = True
+            break
         ok = False
         while ds >= opts["min_step"]:
+            if time.perf_counter() > opts["deadline"]:
+                out_of_time = True
+                break
             y_new, nit, ok = R.correct(y, t, ds)
             if ok:
                 # guard against jumping to another branch: the step actually taken must be ~ds
@@ -752,6 +787,8 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
                     break
                 ok = False
             ds *= 0.5
+        if out_of_time:
+            break
         if not ok:
             status, message = "failed", f"the corrector failed at the smallest step {opts['min_step']:g}"
             break
@@ -820,6 +857,9 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
             ds = min(ds * 1.5, opts["max_step"])
         elif nit >= 7:
             ds = max(ds * 0.5, opts["min_step"])
+    if out_of_time:
+        status, message = "max_time", (f"stopped at the time budget max_time = {opts['max_time']:g} s after "
+                                       f"{len(ys) - 1} points")
     Y = np.array(ys)
     sp_list = []
     for pos, sp in specials:

@@ -80,8 +80,8 @@ class _ResultMixin:
         kw.setdefault("indent", 2)
         text = json.dumps(self.to_dict(), **kw)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            from ._io import write_text_atomic
+            write_text_atomic(path, text + "\n")     # never a half-written file on Ctrl-C
         return text
 
 

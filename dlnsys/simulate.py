@@ -68,6 +68,7 @@ import numpy as np
 
 from . import fastflow, flow, invariants
 from ._progress import make_progress
+from ._io import savez_atomic
 from ._validate import as_finite_array, as_state
 
 __all__ = ["simulate", "simulate_gd", "Trajectory", "Plateau", "METHODS", "AUTO_METHOD", "auto_method"]
@@ -222,6 +223,42 @@ def _time_grid(t_eval, t_final):
     if te.size > 1 and np.any(np.diff(te) <= 0):
         raise ValueError("t_eval: times must be strictly increasing")
     return te
+
+
+class Budget:
+    """A budget of solver steps and wall time shared by the pieces of one :func:`simulate` call.
+
+    ``exhausted(steps)`` adds ``steps`` and says whether the budget is spent; ``message(t)``
+    says which part ran out. A run stopped by its budget has ``status`` 2 (a partial result:
+    its last saved state is where it stopped).
+    """
+
+    def __init__(self, max_time=None, max_steps=None):
+        self.max_time = max_time
+        self.max_steps = max_steps
+        self.deadline = None if max_time is None else time.perf_counter() + max_time
+        self.steps = 0
+        self.reason = None
+
+    def exhausted(self, steps=1) -> bool:
+        if self.reason is not None:
+            return True
+        self.steps += steps
+        if self.max_steps is not None and self.steps >= self.max_steps:
+            self.reason = f"max_steps = {self.max_steps}"
+        elif self.deadline is not None and time.perf_counter() > self.deadline:
+            self.reason = f"max_time = {self.max_time:g} s"
+        return self.reason is not None
+
+    def message(self, t=None) -> str:
+        at = "" if t is None else f" at t = {t:.6g}"
+        return f"stopped{at}: the budget {self.reason} ran out (status 2; raise it or shorten the run)"
+
+
+def _default_max_steps(n_values):
+    """Steps whose saved states fit in half the available memory (each step saves one state)."""
+    from ._io import available_memory
+    return int(max(10_000, min(10**8, available_memory() // 2 // (8 * max(1, n_values) + 64))))
 
 
 # ------------------------------------------------------------------ the result
@@ -465,7 +502,7 @@ class Trajectory:
         net = self.net
         mask = np.zeros(0, bool) if net.mask is None else np.asarray(net.mask, bool)
         nan = float("nan")
-        np.savez_compressed(
+        savez_atomic(       # temporary file + rename: Ctrl-C never leaves half a file
             path,
             format=np.array(_NPZ_FORMAT),
             t=self.t, x=self.x, loss=self.loss,
@@ -483,28 +520,68 @@ class Trajectory:
         return path
 
     @classmethod
-    def from_npz(cls, path) -> "Trajectory":
-        """Load a file written by :meth:`to_npz` (the network is rebuilt from dims/sigma/gamma/mask)."""
+    def from_npz(cls, path, what="path") -> "Trajectory":
+        """Load a file written by :meth:`to_npz` (the network is rebuilt from dims/sigma/gamma/mask).
+
+        Any problem with the file (missing, not a zip, truncated, wrong arrays, shapes or dtypes,
+        NaN in the states) is a one-line ``ValueError`` starting with ``what`` and the path.
+        """
+        from ._io import read_npz
         from .network import Network
 
-        with np.load(os.fspath(path), allow_pickle=False) as z:
-            fmt = str(z["format"]) if "format" in z.files else ""
-            if fmt != _NPZ_FORMAT:
-                raise ValueError(f"path: {os.fspath(path)!r} is not a dlnsys trajectory file ({_NPZ_FORMAT})")
-            net = Network(tuple(int(d) for d in z["dims"]), z["sigma"], float(z["gamma"]),
+        where = f"{what}: {os.fspath(path)!r}" if what else repr(os.fspath(path))
+        try:
+            z = read_npz(path, what, required=("format",), text=("format",))
+        except ValueError as e:
+            if "has no array 'format'" not in str(e):
+                raise
+            raise ValueError(f"{where} is not a dlnsys trajectory file (it has no 'format' array)") from None
+        if z["format"] != _NPZ_FORMAT:
+            raise ValueError(f"{where} is not a dlnsys trajectory file ({_NPZ_FORMAT})")
+        floats = ("t", "x", "loss", "sigma", "gamma", "conserved_drift", "conserved_drift_abs", "wall_time",
+                  "rtol", "atol", "eta")
+        z = read_npz(path, what, required=floats + ("dims", "mask", "has_mask", "nfev", "njev", "status",
+                                                    "message", "method"),
+                     text=("message", "method"),
+                     allow_nan=("conserved_drift", "conserved_drift_abs", "wall_time", "rtol", "atol", "eta"))
+        scalars = ("gamma", "conserved_drift", "conserved_drift_abs", "wall_time", "rtol", "atol", "eta", "nfev",
+                   "njev", "status", "has_mask")
+        for k in scalars:
+            if z[k].size != 1:
+                raise ValueError(f"{where}: array {k!r} must be a single number, got shape {z[k].shape}")
+        for k in ("dims", "nfev", "njev", "status"):
+            if z[k].dtype.kind not in "iu":
+                raise ValueError(f"{where}: array {k!r} must hold integers, got dtype {z[k].dtype}")
+        dims = z["dims"]
+        if dims.ndim != 1 or dims.size < 2 or dims.size > 64 or np.any(dims < 1) or np.any(dims > 10**6):
+            raise ValueError(f"{where}: 'dims' must list 2..64 layer widths in 1..1e6, got {dims.tolist()[:8]}")
+        t, x, loss = z["t"], z["x"], z["loss"]
+        try:
+            net = Network(tuple(int(d) for d in dims), z["sigma"], float(z["gamma"]),
                           z["mask"] if bool(z["has_mask"]) else None)
+        except ValueError as e:
+            raise ValueError(f"{where}: {' '.join(str(e).split())}") from None
+        if t.ndim != 1 or t.size == 0:
+            raise ValueError(f"{where}: 't' must be a non-empty 1-D array of times, got shape {t.shape}")
+        if t.size > 1 and np.any(np.diff(t) < 0):
+            raise ValueError(f"{where}: the times 't' are not increasing")
+        if x.ndim not in (2, 3) or x.shape[0] != t.size or x.shape[-1] != net.n_params:
+            raise ValueError(f"{where}: 'x' must have shape ({t.size}, [batch,] {net.n_params}) for dims "
+                             f"{net.dims}, got {x.shape}")
+        if loss.shape != x.shape[:-1]:
+            raise ValueError(f"{where}: 'loss' must have shape {x.shape[:-1]}, got {loss.shape}")
 
-            def opt(name):
-                v = float(z[name])
-                return None if math.isnan(v) else v
+        def opt(name):
+            v = float(z[name].reshape(()))
+            return None if math.isnan(v) else v
 
-            return cls(t=z["t"], x=z["x"], loss=z["loss"],
-                       conserved_drift=float(z["conserved_drift"]),
-                       conserved_drift_abs=float(z["conserved_drift_abs"]),
-                       nfev=int(z["nfev"]), njev=int(z["njev"]), status=int(z["status"]),
-                       message=str(z["message"]), wall_time=float(z["wall_time"]),
-                       method=str(z["method"]), net=net, rtol=opt("rtol"), atol=opt("atol"),
-                       eta=opt("eta"))
+        return cls(t=t.astype(float), x=x.astype(float), loss=loss.astype(float),
+                   conserved_drift=float(z["conserved_drift"].reshape(())),
+                   conserved_drift_abs=float(z["conserved_drift_abs"].reshape(())),
+                   nfev=int(z["nfev"].reshape(())), njev=int(z["njev"].reshape(())),
+                   status=int(z["status"].reshape(())), message=z["message"],
+                   wall_time=float(z["wall_time"].reshape(())), method=z["method"], net=net,
+                   rtol=opt("rtol"), atol=opt("atol"), eta=opt("eta"))
 
     def __repr__(self):
         shape = "x".join(str(s) for s in self.x.shape)
@@ -589,7 +666,7 @@ def auto_method(net, *, dense_output=False, until_loss=None, separate_batch=Fals
     return LARGE_METHOD if net.n_params > DENSE_JACOBIAN_MAX_PARAMS else AUTO_METHOD
 
 
-def _simulate_compiled(net, x0, t_final, rtol, atol, max_step, te, progress, until_loss, ensemble):
+def _simulate_compiled(net, x0, t_final, rtol, atol, max_step, te, progress, until_loss, ensemble, budget=None):
     from . import compiled
     if not compiled.available():
         raise ValueError(f"method: CBDF needs the compiled kernels, which are unavailable "
@@ -603,7 +680,8 @@ def _simulate_compiled(net, x0, t_final, rtol, atol, max_step, te, progress, unt
     cflow = compiled.CompiledFlow(net)
     try:
         sol = compiled.solve(net, x0, t_final, rtol=rtol, atol=atol, t_eval=te, max_step=max_step,
-                             ensemble=ensemble, on_time=prog.update, until_loss=until_loss, flow=cflow)
+                             ensemble=ensemble, on_time=prog.update, until_loss=until_loss, flow=cflow,
+                             budget=budget)
     finally:
         prog.close()
     # loss and drift along the saved states in C too: in numpy (small stacked products) they cost
@@ -617,7 +695,8 @@ def _simulate_compiled(net, x0, t_final, rtol, atol, max_step, te, progress, unt
 
 # ------------------------------------------------------------------ simulate
 def simulate(net, x0, t_final, *, method="auto", rtol=1e-8, atol=1e-10, t_eval=None, progress=False,
-             max_step=np.inf, dense_output=False, until_loss=None, ensemble="auto") -> Trajectory:
+             max_step=np.inf, dense_output=False, until_loss=None, ensemble="auto", max_time=None,
+             max_steps=None) -> Trajectory:
     """Integrate the gradient flow ``dx/dt = net.vector_field(x)`` from ``x0`` over ``[0, t_final]``.
 
     Parameters
@@ -663,6 +742,13 @@ def simulate(net, x0, t_final, *, method="auto", rtol=1e-8, atol=1e-10, t_eval=N
         ~9x longer than 8 separate ones (block Jacobian of size 1584, and every member is
         paced by the stiffest); BDF and Radau joint solves were 20-45x slower.
 
+    max_time : float, optional
+        Wall-clock budget in seconds (default: none).
+    max_steps : int, optional
+        Budget of solver steps (default: as many as the saved states fit in half the available
+        memory). A run that exhausts a budget stops there with ``status`` 2 and a message
+        saying which budget ran out; its states up to that point are kept.
+
     Returns
     -------
     Trajectory
@@ -693,6 +779,14 @@ def simulate(net, x0, t_final, *, method="auto", rtol=1e-8, atol=1e-10, t_eval=N
             raise ValueError(f"until_loss: expected a finite non-negative number, got {until_loss!r}")
     if ensemble not in ("auto", "joint", "separate"):
         raise ValueError(f"ensemble: expected 'auto', 'joint' or 'separate', got {ensemble!r}")
+    if max_time is not None:
+        max_time = _positive_number(max_time, "max_time")
+    if max_steps is None:
+        max_steps = _default_max_steps(x0.size)
+    elif (isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer))
+          or max_steps < 1):
+        raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
+    budget = Budget(max_time, int(max_steps))
     stiff = method in STIFF_METHODS or method in ("auto", "CBDF")
     if ensemble == "auto":
         ensemble = "joint" if not stiff or net.n_params <= ENSEMBLE_JOINT_MAX_PARAMS else "separate"
@@ -707,8 +801,9 @@ def simulate(net, x0, t_final, *, method="auto", rtol=1e-8, atol=1e-10, t_eval=N
     if resolved == "CBDF":
         if dense_output:
             raise ValueError("dense_output: not supported by method CBDF; use method='auto' or a scipy method")
-        return _simulate_compiled(net, x0, t_final, rtol, atol, max_step, te, progress, until_loss, ensemble)
-    options = {"rtol": rtol, "atol": atol, "max_step": max_step}
+        return _simulate_compiled(net, x0, t_final, rtol, atol, max_step, te, progress, until_loss, ensemble,
+                                  budget)
+    options = {"rtol": rtol, "atol": atol, "max_step": max_step, "budget": budget}
     if x0.ndim == 2 and ensemble == "separate":
         return _simulate_separate(net, x0, t_final, resolved, options, te, progress, dense_output, until_loss)
 
@@ -732,6 +827,8 @@ def simulate(net, x0, t_final, *, method="auto", rtol=1e-8, atol=1e-10, t_eval=N
     message = sol.message
     if sol.status == 1:
         message = f"the loss reached until_loss = {until_loss:g} at t = {ts[-1]:.6g}"
+    elif sol.status == 2:
+        message = options["budget"].message(float(ts[-1]) if ts.size else 0.0)
     return _result(net, ts, x, int(sol.nfev), int(sol.njev), int(sol.status), message, wall, resolved,
                    rtol, atol, None, dense)
 
@@ -741,6 +838,7 @@ def _solve(net, x0, t0, t1, method, options, t_eval, on_time, dense_output, unti
     from scipy.integrate import solve_ivp       # imported on use: 0.5 s of every `import dlnsys`
     shape = x0.shape
     options = dict(options)
+    budget = options.pop("budget", None)
     if method in STIFF_METHODS:
         jac, extra = _jacobian(net, shape, method)
         options["jac"] = jac
@@ -752,9 +850,37 @@ def _solve(net, x0, t0, t1, method, options, t_eval, on_time, dense_output, unti
         reached.terminal = True
         reached.direction = -1
         events = [reached]
+    if budget is not None:
+        events = (events or []) + [_budget_event(budget)]
     with _blas_threads_for(x0.size):
-        return solve_ivp(_rhs(net, shape, on_time), (t0, t1), x0.reshape(-1), method=method, t_eval=t_eval,
-                         dense_output=dense_output, events=events, **options)
+        sol = solve_ivp(_rhs(net, shape, on_time), (t0, t1), x0.reshape(-1), method=method, t_eval=t_eval,
+                        dense_output=dense_output, events=events, **options)
+    if budget is not None and sol.status == 1 and len(sol.t_events[-1]):
+        sol.status = 2                    # stopped by the budget, not by until_loss
+        sol.message = budget.message(float(sol.t[-1]) if sol.t.size else t0)
+    return sol
+
+
+def _budget_event(budget):
+    """A terminal event of solve_ivp that fires once ``budget`` is spent (checked once per step).
+
+    solve_ivp locates an event's root between the last two steps by bisection, so the function
+    must change sign there consistently: once the budget is spent it latches a cut time between
+    the last good step and this one and returns ``t_cut - t``.
+    """
+    state = {"t_ok": None, "t_cut": None}
+
+    def out_of_budget(t, y):
+        if state["t_cut"] is not None:
+            return state["t_cut"] - t
+        if not budget.exhausted(1):
+            state["t_ok"] = t
+            return 1.0
+        t_ok = t if state["t_ok"] is None else state["t_ok"]
+        state["t_cut"] = t_ok + 0.5 * (t - t_ok)
+        return state["t_cut"] - t
+    out_of_budget.terminal = True
+    return out_of_budget
 
 
 class _Piecewise:
@@ -812,6 +938,8 @@ def _simulate_separate(net, X0, t_final, method, options, t_eval, progress, dens
             njev += int(sol.njev)
             if sol.status < 0:
                 status, message = -1, f"member {b}: {sol.message}"
+            elif sol.status == 2 and status == 0:
+                status, message = 2, f"member {b}: {sol.message}"
             sols.append(sol)
         reached = [s.status == 1 for s in sols]
         t_stop = t_final
@@ -833,7 +961,7 @@ def _simulate_separate(net, X0, t_final, method, options, t_eval, progress, dens
                 segs.append((t_end, float(more.t[-1]), more.sol))
             members.append(_Piecewise(segs))
         ends = [m.segments[-1][1] for m in members]
-        t_common = min(ends) if status < 0 else t_stop
+        t_common = min(ends) if status < 0 or status == 2 else t_stop
     finally:
         prog.close()
     if t_eval is not None:

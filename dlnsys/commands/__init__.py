@@ -43,14 +43,18 @@ MODULES = [
     "continue_",
     "itinerary",
     "gallery",
+    "sweep",
 ]
 
 __all__ = [
     "MODULES", "new_parser", "int_list", "float_list", "positive_float", "nonnegative_float",
     "positive_int", "nonnegative_int", "add_network_args", "network_from_args", "add_seed_arg",
     "add_json_arg", "add_output_args", "check_output_path", "add_progress_arg", "print_json",
-    "to_jsonable", "format_set",
+    "to_jsonable", "format_set", "float_in", "int_in", "TOLERANCE", "report_status",
 ]
+
+#: The range of relative/absolute tolerance options: below 1e-15 nothing converges in float64.
+TOLERANCE = (1e-15, 1.0)
 
 
 # ------------------------------------------------------------------ parsers
@@ -117,6 +121,39 @@ def positive_float(text):
     return _number(text, positive=True, integer=False)
 
 
+def float_in(lo, hi, *, open_lo=False):
+    """An argparse type: a number in ``[lo, hi]`` (``(lo, hi]`` with ``open_lo``).
+
+    Every numeric option gets a range: absurd steps, tolerances, horizons and counts would make
+    a run spin for hours or exhaust memory instead of failing with a clear message.
+    """
+    def conv(text):
+        try:
+            v = float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(v) or v > hi or (v <= lo if open_lo else v < lo):
+            left = "(" if open_lo else "["
+            raise argparse.ArgumentTypeError(f"expected a number in {left}{lo:g}, {hi:g}], got {text!r}")
+        return v
+    conv.__name__ = f"number in {'(' if open_lo else '['}{lo:g}, {hi:g}]"
+    return conv
+
+
+def int_in(lo, hi):
+    """An argparse type: an integer in ``[lo, hi]``."""
+    def conv(text):
+        try:
+            v = int(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{lo}, {hi}], got {text!r}")
+        return v
+    conv.__name__ = f"integer in [{lo}, {hi}]"
+    return conv
+
+
 def nonnegative_float(text):
     return _number(text, positive=False, integer=False)
 
@@ -139,7 +176,7 @@ def add_network_args(parser, *, required=True, gamma=True):
                    help="singular values of the data, strictly decreasing and positive, one per output, "
                         "e.g. 7,5.5,4,2.5")
     if gamma:
-        g.add_argument("--gamma", type=nonnegative_float, default=0.0, metavar="G",
+        g.add_argument("--gamma", type=float_in(0.0, 1e6), default=0.0, metavar="G",
                        help="L2 regularization gamma of eq. (24) (default 0)")
     return g
 
@@ -150,7 +187,36 @@ def network_from_args(args):
 
     if getattr(args, "dims", None) is None or getattr(args, "sigma", None) is None:
         raise ValueError("--dims and --sigma are required")
+    check_network_size(args.dims, args.sigma)
     return Network(args.dims, args.sigma, getattr(args, "gamma", 0.0) or 0.0)
+
+
+#: Command-line limits on the data: beyond them the flow's products overflow float64.
+SIGMA_RANGE = (1e-8, 1e8)
+MAX_DEPTH = 64
+
+
+def check_network_size(dims, sigma=None, option="--dims"):
+    """Refuse networks the machine cannot hold, with the estimate (ValueError naming the option).
+
+    The analyses keep a few dense ``n x n`` matrices (Jacobian, Hessian, LU) for ``n`` weights;
+    the estimate is three of them.
+    """
+    from .._io import check_memory
+
+    dims = tuple(int(d) for d in dims)
+    if len(dims) - 1 > MAX_DEPTH:
+        raise ValueError(f"{option}: {len(dims) - 1} weight layers; at most {MAX_DEPTH} are supported")
+    if any(d < 1 for d in dims):
+        raise ValueError(f"{option}: every layer width must be a positive integer, got {list(dims)}")
+    n = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    check_memory(3 * 8 * float(n) ** 2, option, f"(three dense {n} x {n} matrices for {n} weights)")
+    if sigma is not None:
+        lo, hi = SIGMA_RANGE
+        bad = [s for s in sigma if not lo <= s <= hi]
+        if bad:
+            raise ValueError(f"--sigma: singular values must lie in [{lo:g}, {hi:g}] (the flow's products "
+                             f"overflow beyond), got {bad[0]!r}")
 
 
 def add_seed_arg(parser, default=0):
@@ -202,6 +268,17 @@ def to_jsonable(obj):
 def print_json(obj, stream=None):
     stream = sys.stdout if stream is None else stream
     stream.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+
+
+def report_status(status, message, ok=("ok", 0, 1)):
+    """A ``dlnsys: warning:`` line when a run stopped short of its goal (budget, failure).
+
+    The result with its status and message is printed on stdout as usual and the exit status
+    stays 0: a stopped run is a reported outcome, not a crash (exit 2 is for bad input).
+    """
+    if status not in ok:
+        import warnings
+        warnings.warn(f"the run stopped with status {status}: {message}", stacklevel=2)
 
 
 def format_set(S):

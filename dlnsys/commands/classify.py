@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from . import (add_json_arg, add_network_args, format_set, network_from_args, new_parser,
-               nonnegative_float, positive_float, print_json)
+from . import (add_json_arg, add_network_args, float_in, format_set, int_in, network_from_args, new_parser,
+               print_json)
 
 NAME = "classify"
 HELP = "classify a weight configuration: regular point, global minimum, strict or non-strict saddle"
@@ -29,11 +29,11 @@ def add_parser(subparsers):
     add_network_args(p, gamma=False)
     g = p.add_argument_group("input and tolerances")
     g.add_argument("--weights", required=True, metavar="FILE.npz", help="weights (see above)")
-    g.add_argument("--index", type=int, default=-1, metavar="K",
+    g.add_argument("--index", type=int_in(-10**12, 10**12), default=-1, metavar="K",
                    help="which saved state of a trajectory file (default -1, the last)")
-    g.add_argument("--tol", type=positive_float, default=1e-6,
+    g.add_argument("--tol", type=float_in(0.0, 1.0, open_lo=True), default=1e-6,
                    help="relative criticality tolerance (default 1e-6; see dlnsys.classify)")
-    g.add_argument("--eig-tol", type=nonnegative_float, default=None, metavar="TOL",
+    g.add_argument("--eig-tol", type=float_in(0.0, 1.0), default=None, metavar="TOL",
                    help="relative zero threshold for Hessian eigenvalues (default max(1e-8, 10 x relative gradient))")
     add_json_arg(g)
     g.add_argument("--vectors", action="store_true",
@@ -43,49 +43,48 @@ def add_parser(subparsers):
 
 def load_weights(net, path, index=-1):
     """The state vector stored in ``path`` for ``net`` (ValueError naming --weights on any problem)."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(f"--weights: no such file {path!r}")
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"--weights: {path!r} is not a readable .npz file ({e})") from None
-    with z:
-        files = set(z.files)
-        if "dims" in files and tuple(int(d) for d in np.atleast_1d(z["dims"])) != net.dims:
-            raise ValueError(f"--weights: the file is for dims {tuple(int(d) for d in z['dims'])}, "
-                             f"not --dims {net.dims}")
-        if "x" in files:
-            x = np.asarray(z["x"])
-            if x.ndim == 2:
-                if not -x.shape[0] <= index < x.shape[0]:
-                    raise ValueError(f"--index: {index} is out of range for {x.shape[0]} saved states")
-                x = x[index]
-            elif x.ndim != 1:
-                raise ValueError(f"--weights: 'x' must be one state of shape ({net.n_params},) or a "
-                                 f"trajectory (n_t, {net.n_params}); got shape {x.shape}")
-        else:
-            names = [f"W{i}" for i in range(1, net.h + 1)]
+    from .._io import read_npz
+
+    where = f"--weights: {os.fspath(path)!r}"
+    # only the arrays that can hold the weights are read (a trajectory file also holds strings)
+    wanted = ("x", "dims") + tuple(f"W{i}" for i in range(1, net.h + 1)) + tuple(f"arr_{i}" for i in range(net.h))
+    z = read_npz(path, "--weights", optional=wanted, allow_nan=True)
+    files = set(z)
+    if "dims" in files:
+        fd = np.atleast_1d(z["dims"])
+        if fd.ndim != 1 or fd.dtype.kind not in "iu" or tuple(int(d) for d in fd) != net.dims:
+            raise ValueError(f"{where} is for dims {tuple(fd.reshape(-1).tolist())[:10]}, not --dims {net.dims}")
+    if "x" in files:
+        x = np.asarray(z["x"])
+        if x.ndim == 2:
+            if not -x.shape[0] <= index < x.shape[0]:
+                raise ValueError(f"--index: {index} is out of range for {x.shape[0]} saved states")
+            x = x[index]
+        elif x.ndim != 1:
+            raise ValueError(f"{where}: 'x' must be one state of shape ({net.n_params},) or a "
+                             f"trajectory (n_t, {net.n_params}); got shape {x.shape}")
+    else:
+        names = [f"W{i}" for i in range(1, net.h + 1)]
+        if not all(n in files for n in names):
+            names = [f"arr_{i}" for i in range(net.h)]
             if not all(n in files for n in names):
-                names = [f"arr_{i}" for i in range(net.h)]
-                if not all(n in files for n in names):
-                    raise ValueError(f"--weights: expected an array 'x' or arrays W1..W{net.h} "
-                                     f"(or arr_0..arr_{net.h - 1}); the file has {sorted(files)}")
-            Ws = []
-            for i, n in enumerate(names):
-                W = np.asarray(z[n])
-                if W.shape != net.shapes[i]:
-                    raise ValueError(f"--weights: {n} must have shape {net.shapes[i]} for dims {net.dims}, "
-                                     f"got {W.shape}")
-                Ws.append(W)
-            x = np.concatenate([W.reshape(-1) for W in Ws])
+                raise ValueError(f"{where}: expected an array 'x' or arrays W1..W{net.h} "
+                                 f"(or arr_0..arr_{net.h - 1}); the file has none of them")
+        Ws = []
+        for i, n in enumerate(names):
+            W = np.asarray(z[n])
+            if W.shape != net.shapes[i]:
+                raise ValueError(f"{where}: {n} must have shape {net.shapes[i]} for dims {net.dims}, "
+                                 f"got {W.shape}")
+            Ws.append(W)
+        x = np.concatenate([W.reshape(-1) for W in Ws])
     if x.dtype.kind not in "fiu":
-        raise ValueError(f"--weights: expected numbers, got dtype {x.dtype}")
+        raise ValueError(f"{where}: expected real numbers, got dtype {x.dtype}")
     x = x.astype(float)
     if x.shape != (net.n_params,):
-        raise ValueError(f"--weights: the state has {x.size} entries, dims {net.dims} need {net.n_params}")
+        raise ValueError(f"{where}: the state has {x.size} entries, dims {net.dims} need {net.n_params}")
     if not np.all(np.isfinite(x)):
-        raise ValueError("--weights: contains NaN or infinite values")
+        raise ValueError(f"{where}: the state contains NaN or infinite values")
     return x
 
 

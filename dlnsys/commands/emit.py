@@ -1,4 +1,4 @@
-"""``dlnsys emit``: write a model file for PyDSTool, XPPAUT, AUTO-07p or the neutral JSON spec."""
+"""``dlnsys emit``: write a model file for PyDSTool, XPPAUT, AUTO-07p, PyRates or the neutral JSON spec."""
 from __future__ import annotations
 
 import os
@@ -6,13 +6,13 @@ import sys
 
 import numpy as np
 
-from . import float_list, int_list, new_parser, nonnegative_float, positive_float, positive_int
+from . import (float_in, float_list, int_in, int_list, new_parser)
 
 NAME = "emit"
-HELP = "write model files (PyDSTool, XPPAUT, AUTO-07p, JSON, JavaScript) for a network, a reduction or a paper example"
+HELP = "write model files (PyDSTool, XPPAUT, AUTO-07p, PyRates, JSON, JavaScript) for a network, a reduction or a paper example"
 
 SYSTEMS = ("network", "chain", "paper-62", "paper-65", "paper-66", "gd-map")
-TARGETS = ("pydstool", "xppaut", "auto", "json", "javascript")
+TARGETS = ("pydstool", "xppaut", "auto", "pyrates", "json", "javascript")
 
 
 def add_parser(subparsers):
@@ -25,6 +25,7 @@ def add_parser(subparsers):
             "dlnsys emit --system paper-62 --sigma 1 --target pydstool --integrator dopri -o out/",
             "dlnsys emit --system chain --depth 3 --sigma 1 --target json -o out/",
             "dlnsys emit --system paper-62 --continuation c1 --target auto -o out/",
+            "dlnsys emit --system paper-62 --continuation c1 --target pyrates -o out/",
             "dlnsys emit --dims 4,4,4 --sigma 3,2,1.5,1 --reduction logistic --gamma 0 --continuation gam "
             "--target auto -o out/",
             "dlnsys emit --dims 2,2,1 --sigma 1.5 --ics 0.5,0.1,-0.3,0.8,1.0,0.2 --continuation s1 --form bordered "
@@ -37,10 +38,10 @@ def add_parser(subparsers):
                    help="what to emit (default network: needs --dims and --sigma)")
     p.add_argument("--dims", type=int_list, metavar="D0,...,DH", help="layer widths, e.g. 11,6,6,6,6,4")
     p.add_argument("--sigma", type=float_list, metavar="S1,...", help="singular values (default 1 for chains)")
-    p.add_argument("--depth", type=positive_int, metavar="H", help="number of weights of a chain (--system chain)")
+    p.add_argument("--depth", type=int_in(1, 64), metavar="H", help="number of weights of a chain (--system chain)")
     p.add_argument("--reduction", choices=("none", "diagonal", "logistic"), default="none",
                    help="diagonal (55) or 0-balanced logistic (61) reduction (h from --dims or --depth)")
-    p.add_argument("--gamma", type=nonnegative_float, default=None, metavar="G",
+    p.add_argument("--gamma", type=float_in(0.0, 1e6), default=None, metavar="G",
                    help="L2 regularization (eq. 25); with --gamma the parameter gam is in the model even if 0")
     p.add_argument("--ics", type=float_list, metavar="X1,...", help="initial state, one value per variable")
     p.add_argument("--integrator", choices=("vode", "dopri", "radau"), default="vode",
@@ -57,9 +58,11 @@ def add_parser(subparsers):
                         "normal to the manifold's tangents t_j at the start equilibrium x_ref (the rest point of the "
                         "flow from --ics), one extra unknown xnu1.. each (0 at solutions), so that AUTO and PyCont "
                         "see an isolated equilibrium instead of spurious folds and branch points")
-    p.add_argument("--eta", type=positive_float, default=0.01, help="step of the gradient-descent map (gd-map)")
-    p.add_argument("--t-end", type=positive_float, default=None, help="final time (iterations for maps)")
-    p.add_argument("--dt", type=positive_float, default=None, help="output step")
+    p.add_argument("--eta", type=float_in(0.0, 1e3, open_lo=True), default=0.01,
+                   help="step of the gradient-descent map (gd-map)")
+    p.add_argument("--t-end", type=float_in(0.0, 1e12, open_lo=True), default=None,
+                   help="final time (iterations for maps)")
+    p.add_argument("--dt", type=float_in(0.0, 1e12, open_lo=True), default=None, help="output step")
     p.add_argument("--jacobian", choices=("auto", "yes", "no"), default="auto",
                    help="attach the analytic Jacobian (auto: up to 64 variables)")
     p.add_argument("--name", default=None, help="model name (a safe identifier; default from the system)")
@@ -198,7 +201,7 @@ def _build_spec(args):
 
 def _files(spec, target):
     from ..emit.catalog import render_target
-    if target in ("pydstool", "auto"):
+    if target in ("pydstool", "auto", "pyrates"):
         try:
             __import__(f"dlnsys.emit.{target}")
         except ImportError:

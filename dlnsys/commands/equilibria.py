@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from . import (add_json_arg, add_network_args, add_seed_arg, float_list, network_from_args, new_parser,
-               positive_float, positive_int, print_json)
+from . import (add_json_arg, add_network_args, add_seed_arg, float_in, float_list, int_in, network_from_args,
+               new_parser, print_json, report_status)
 
 NAME = "equilibria"
 HELP = "equilibria on a conservation-law leaf C(x) = C, with signature, kind and leaf spectrum"
@@ -88,10 +88,10 @@ def add_parser(subparsers):
     g.add_argument("--positive-only", action="store_true",
                    help="exact methods: only the sign pattern with nonnegative weights (per zero set and channel)")
     g.add_argument("--x0", default=None, metavar="X1,...,XN", help="start of Newton (projected onto the leaf)")
-    g.add_argument("--starts", type=positive_int, default=3, metavar="N",
+    g.add_argument("--starts", type=int_in(1, 1000), default=3, metavar="N",
                    help="random starts on the leaf for Newton without --x0 (default 3)")
     add_seed_arg(g)
-    g.add_argument("--tol", type=positive_float, default=1e-12, help="Newton tolerance (default 1e-12)")
+    g.add_argument("--tol", type=float_in(1e-16, 1.0), default=1e-12, help="Newton tolerance (default 1e-12)")
     add_json_arg(g)
     return p
 
@@ -114,4 +114,5 @@ def run(args):
         print_json(res.to_dict())
     else:
         print(res.summary())
-    return 1 if res.status == "failed" else 0
+    report_status(res.status, getattr(res, "message", ""), ok=("ok",))
+    return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import new_parser, positive_int, print_json
+from . import (int_in, new_parser, print_json)
 
 NAME = "gallery"
 HELP = "build the offline phase-portrait gallery (HTML) or serve it on localhost"
@@ -53,7 +53,7 @@ def add_parser(subparsers):
     b.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help=f"output folder (default {DEFAULT_OUT}); a previous build there is replaced, any other "
                         "non-empty folder is refused")
-    b.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+    b.add_argument("--jobs", type=int_in(1, 256), default=None, metavar="N",
                    help="worker processes (default: number of CPUs)")
     b.add_argument("--no-cache", action="store_true",
                    help="recompute every page (default: reuse pages whose code and inputs did not change)")
@@ -76,13 +76,16 @@ def add_parser(subparsers):
 
 def run(args):
     from .. import gallery
+    # not gallery.portraits: importing the subpackage dlnsys.gallery.portraits (the registry does)
+    # rebinds that package attribute to the module, and a second call in one process fails
+    from ..gallery._registry import portraits
 
     if args.action is None:
         args._gallery_parser.print_help(sys.stderr)
         return 2
     if args.action == "list":
         rows = [{"name": p.slug, "section": p.section, "title": p.title, "paper": p.paper,
-                 "description": p.description} for p in gallery.portraits()]
+                 "description": p.description} for p in portraits()]
         if args.json:
             print_json(rows)
         else:

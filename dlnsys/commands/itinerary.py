@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
-from . import (add_json_arg, add_network_args, add_output_args, add_seed_arg, check_output_path, new_parser,
-               nonnegative_float, nonnegative_int, positive_float, print_json)
+from . import (add_json_arg, add_network_args, add_output_args, add_seed_arg, check_output_path, float_in,
+               int_in, new_parser, print_json, report_status, TOLERANCE)
 
 NAME = "itinerary"
 HELP = "the critical points (plateaus) a trajectory passes near, with signatures, times and losses vs (31)"
@@ -28,22 +28,26 @@ def add_parser(subparsers):
         ])
     g = p.add_argument_group("trajectory (a file, or simulate one)")
     g.add_argument("--trajectory", metavar="FILE.npz", default=None, help="a file written by 'dlnsys simulate --out'")
-    g.add_argument("--member", type=nonnegative_int, default=None, metavar="K", help="member of a batch trajectory")
+    g.add_argument("--member", type=int_in(0, 10**9), default=None, metavar="K", help="member of a batch trajectory")
     add_network_args(p, required=False, gamma=False)
     g2 = p.add_argument_group("simulation (without --trajectory)")
     g2.add_argument("--init", choices=list(INITS), default="small", help="initialization (default small)")
-    g2.add_argument("--scale", type=positive_float, default=None, metavar="S", help="initialization scale")
+    g2.add_argument("--scale", type=float_in(0.0, 100.0, open_lo=True), default=None, metavar="S",
+                    help="initialization scale")
     add_seed_arg(g2)
-    g2.add_argument("--t", type=positive_float, default=None, metavar="T", dest="t_final", help="final time")
-    g2.add_argument("--until-loss", type=nonnegative_float, default=None, metavar="L",
+    g2.add_argument("--t", type=float_in(0.0, 1e12, open_lo=True), default=None, metavar="T", dest="t_final",
+                    help="final time")
+    g2.add_argument("--max-time", type=float_in(0.0, 1e6, open_lo=True), default=3600.0, metavar="SECONDS",
+                    help="wall-time budget of the simulation (default 3600)")
+    g2.add_argument("--until-loss", type=float_in(0.0, 1e300), default=None, metavar="L",
                     help="stop the simulation once the loss is at most L")
-    g2.add_argument("--rtol", type=positive_float, default=1e-8, help="default 1e-8")
-    g2.add_argument("--atol", type=positive_float, default=1e-10, help="default 1e-10")
+    g2.add_argument("--rtol", type=float_in(*TOLERANCE), default=1e-8, help="default 1e-8")
+    g2.add_argument("--atol", type=float_in(1e-30, 1.0), default=1e-10, help="default 1e-10")
     add_output_args(g2, "the simulated trajectory", suffix=".npz")
     g3 = p.add_argument_group("plateau detection")
-    g3.add_argument("--rate-tol", type=positive_float, default=1e-3, metavar="TOL",
+    g3.add_argument("--rate-tol", type=float_in(0.0, 1e6, open_lo=True), default=1e-3, metavar="TOL",
                     help="plateau: |dL/dt| / L < TOL * h sigma_1^(2-2/h) (default 1e-3)")
-    g3.add_argument("--sig-rtol", type=positive_float, default=1e-2, metavar="TOL",
+    g3.add_argument("--sig-rtol", type=float_in(0.0, 1.0, open_lo=True), default=1e-2, metavar="TOL",
                     help="relative tolerance matching singular values of W_{1:h} to sigma (default 1e-2)")
     add_json_arg(g3)
     return p
@@ -59,12 +63,7 @@ def run(args):
                 raise ValueError(f"--{opt.replace('_', '-') if opt != 't_final' else 't'}: not used with --trajectory "
                                  "(the network and the states come from the file)")
         path = os.fspath(args.trajectory)
-        if not os.path.isfile(path):
-            raise ValueError(f"--trajectory: no such file {path!r}")
-        try:
-            traj = Trajectory.from_npz(path)
-        except (OSError, KeyError, ValueError) as e:
-            raise ValueError(f"--trajectory: cannot read {path!r} ({e})") from None
+        traj = Trajectory.from_npz(path, "--trajectory")      # every problem: one line naming the file
         net = traj.net
         if traj.is_batch and args.member is None:
             raise ValueError(f"--member: {path!r} holds a batch of {traj.batch_size} trajectories; choose one")
@@ -79,7 +78,9 @@ def run(args):
         out = check_output_path(args.out, args.force, suffix=".npz")
         net = network_from_args(args)
         x0, _ = initial_state(net, args.init, args.scale, args.seed)
-        traj = simulate(net, x0, args.t_final, rtol=args.rtol, atol=args.atol, until_loss=args.until_loss)
+        traj = simulate(net, x0, args.t_final, rtol=args.rtol, atol=args.atol, until_loss=args.until_loss,
+                        max_time=args.max_time)
+        report_status(traj.status, traj.message, ok=(0, 1))
         if out is not None:
             traj.to_npz(out)
     it = itinerary(net, traj, member=args.member, rate_tol=args.rate_tol, sig_rtol=args.sig_rtol)

@@ -1,13 +1,11 @@
 """``dlnsys manifolds``: the equilibria on a leaf as manifolds, signature by signature."""
 from __future__ import annotations
 
-import os
-import zipfile
 
 import numpy as np
 
-from . import (add_json_arg, add_network_args, add_output_args, add_progress_arg, add_seed_arg, check_output_path,
-               network_from_args, new_parser, nonnegative_int, positive_float, positive_int, print_json)
+from . import (add_json_arg, add_network_args, add_output_args, add_progress_arg, add_seed_arg,
+               check_output_path, float_in, int_in, network_from_args, new_parser, print_json, report_status)
 from .equilibria import LEAF_HELP, parse_leaf_text
 
 NAME = "manifolds"
@@ -40,15 +38,15 @@ def add_parser(subparsers):
     s.add_argument("--signatures", metavar="S;S;...", default=None,
                    help="signatures to analyse, e.g. '1,2;1;' (';'-separated, empty = the empty set); "
                         "default all 2^d_y")
-    s.add_argument("--starts", type=positive_int, default=6, metavar="N",
+    s.add_argument("--starts", type=int_in(1, 1000), default=6, metavar="N",
                    help="random starts per signature (default 6)")
-    s.add_argument("--symmetries", type=nonnegative_int, default=16, metavar="N",
+    s.add_argument("--symmetries", type=int_in(0, 1000), default=16, metavar="N",
                    help="images of found points under up to N leaf symmetries (default 16)")
-    s.add_argument("--max-time", type=positive_float, default=20.0, metavar="SECONDS",
+    s.add_argument("--max-time", type=float_in(0.0, 1e5, open_lo=True), default=20.0, metavar="SECONDS",
                    help="time budget for the whole leaf (default 20; more groups more points into components)")
     add_seed_arg(s)
     o = p.add_argument_group("output")
-    o.add_argument("--samples", type=nonnegative_int, default=0, metavar="N",
+    o.add_argument("--samples", type=int_in(0, 10**5), default=0, metavar="N",
                    help="N sample points on each component (written with --out)")
     add_output_args(o, "the samples (arrays per component: S..._k, and the leaf)", suffix=".npz")
     add_json_arg(o)
@@ -71,14 +69,7 @@ def _parse_signatures(text):
 
 def _leaf_from_run(path, net):
     from ..simulate import Trajectory
-    if not os.path.isfile(path):
-        raise ValueError(f"--leaf-from: {path!r} is not a file")
-    try:
-        traj = Trajectory.from_npz(path)
-    except (OSError, KeyError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"--leaf-from: {path!r} is not a readable dlnsys trajectory file ({e})") from None
-    except ValueError as e:
-        raise ValueError(f"--leaf-from: {e}") from None
+    traj = Trajectory.from_npz(path, "--leaf-from")       # every problem: one line naming the file
     if tuple(traj.net.dims) != tuple(net.dims):
         raise ValueError(f"--leaf-from: the run is for dims {list(traj.net.dims)}, not {list(net.dims)}")
     x0 = np.asarray(traj.x)[0]
@@ -122,4 +113,5 @@ def run(args):
         print(res.summary())
         if out is not None:
             print(f"samples written to {out}")
-    return 0 if res.status == "ok" else 1
+    report_status(res.status, getattr(res, "message", ""), ok=("ok",))
+    return 0

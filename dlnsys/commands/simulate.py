@@ -6,8 +6,8 @@ import argparse
 import numpy as np
 
 from . import (add_json_arg, add_network_args, add_output_args, add_progress_arg, add_seed_arg,
-               check_output_path, format_set, network_from_args, new_parser, nonnegative_float,
-               positive_float, print_json)
+               check_output_path, float_in, format_set, int_in, network_from_args, new_parser, print_json,
+               report_status, TOLERANCE)
 
 NAME = "simulate"
 HELP = "integrate the gradient flow (9) from a random, balanced or diagonal initialization"
@@ -46,20 +46,24 @@ def add_parser(subparsers):
     add_network_args(p)
     g = p.add_argument_group("initial condition")
     g.add_argument("--init", choices=list(INITS), default="small", help="initialization (default small)")
-    g.add_argument("--scale", type=positive_float, default=None, metavar="S",
+    g.add_argument("--scale", type=float_in(0.0, 100.0, open_lo=True), default=None, metavar="S",
                    help="scale of the initialization (default: 1e-2, 1 for --init large)")
     add_seed_arg(g)
     g = p.add_argument_group("integration")
-    g.add_argument("--t", type=positive_float, required=True, metavar="T", dest="t_final",
+    g.add_argument("--t", type=float_in(0.0, 1e12, open_lo=True), required=True, metavar="T", dest="t_final",
                    help="final time (the Section 6.1 network needs t ~ 1e5 from scale 1e-2, ~700 from "
                         "scale 5e-2, ~10 from scale 1)")
-    g.add_argument("--until-loss", type=nonnegative_float, default=None, metavar="L",
+    g.add_argument("--until-loss", type=float_in(0.0, 1e300), default=None, metavar="L",
                    help="stop early once the loss is at most L")
+    g.add_argument("--max-time", type=float_in(0.0, 1e6, open_lo=True), default=3600.0, metavar="SECONDS",
+                   help="wall-time budget (default 3600): the run stops there with status 2")
+    g.add_argument("--max-steps", type=int_in(1, 10**9), default=None, metavar="N",
+                   help="budget of solver steps (default: as many as memory holds); status 2 when spent")
     g.add_argument("--method", type=_method, default="auto",
                    help="integrator: auto (default), RK45, RK23, DOP853, LSODA, BDF, Radau")
-    g.add_argument("--rtol", type=positive_float, default=1e-8, help="relative tolerance (default 1e-8)")
-    g.add_argument("--atol", type=positive_float, default=1e-10, help="absolute tolerance (default 1e-10)")
-    g.add_argument("--sv-tol", type=positive_float, default=1e-3, metavar="TOL",
+    g.add_argument("--rtol", type=float_in(*TOLERANCE), default=1e-8, help="relative tolerance (default 1e-8)")
+    g.add_argument("--atol", type=float_in(1e-30, 1.0), default=1e-10, help="absolute tolerance (default 1e-10)")
+    g.add_argument("--sv-tol", type=float_in(0.0, 1.0, open_lo=True), default=1e-3, metavar="TOL",
                    help="relative tolerance for calling a singular value learned (default 1e-3)")
     add_progress_arg(g)
     g = p.add_argument_group("output")
@@ -113,7 +117,8 @@ def run(args):
     out = check_output_path(args.out, args.force, suffix=".npz")
     x0, scale = initial_state(net, args.init, args.scale, args.seed)
     traj = simulate(net, x0, args.t_final, method=args.method, rtol=args.rtol, atol=args.atol,
-                    progress=args.progress, until_loss=args.until_loss)
+                    progress=args.progress, until_loss=args.until_loss, max_time=args.max_time,
+                    max_steps=args.max_steps)
     S, s = learned_signature(net, traj.final, args.sv_tol)
     summary = traj.to_dict()
     summary.update({
@@ -146,4 +151,5 @@ def run(args):
         if out is not None:
             lines.append(f"saved            {summary['out']}")
         print("\n".join(lines))
-    return 0 if traj.success else 1
+    report_status(traj.status, traj.message, ok=(0, 1))
+    return 0

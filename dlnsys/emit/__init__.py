@@ -3,8 +3,8 @@
 * :mod:`dlnsys.emit.spec` -- the spec, its expression language, validator and safe evaluator;
 * :mod:`dlnsys.emit.generators` -- specs for networks, reductions, paper examples, continuation;
 * :mod:`dlnsys.emit.json` -- JSON round trip (``generate_json``, ``write_json``, ``load_spec``);
-* :mod:`dlnsys.emit.xppaut` -- XPPAUT ``.ode`` files; PyDSTool and AUTO-07p writers live in
-  :mod:`dlnsys.emit.pydstool` and :mod:`dlnsys.emit.auto`;
+* :mod:`dlnsys.emit.xppaut` -- XPPAUT ``.ode`` files; PyDSTool, AUTO-07p and PyRates writers live in
+  :mod:`dlnsys.emit.pydstool`, :mod:`dlnsys.emit.auto` and :mod:`dlnsys.emit.pyrates`;
 * :mod:`dlnsys.emit.catalog` -- the committed catalog in ``models/`` (``dlnsys models regenerate``).
 """
 from .json import generate_json, load_spec, write_json

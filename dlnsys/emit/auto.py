@@ -378,11 +378,12 @@ def write_auto(spec: OdeSpec, directory, *, force=False, **kwargs) -> list:
         for fn in files:
             if (directory / fn).exists():
                 raise ValueError(f"path: {str(directory / fn)!r} exists; pass force=True (--force) to overwrite it")
+    from .._io import write_text_atomic
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for fn, text in files.items():
         p = directory / fn
-        p.write_text(text)
+        write_text_atomic(p, text)         # temporary file + rename: never half a file
         out.append(p)
     return out
 

@@ -7,19 +7,21 @@ are skipped (and said so); a writer that refuses a spec (``ValueError``, e.g. a 
 without maps) skips that one file, deterministically.
 
 Layout: ``models/json/NAME.json``, ``models/xppaut/NAME.ode``, ``models/pydstool/NAME.py``,
-``models/auto/NAME/<files>`` (AUTO-07p needs its files together), ``models/README.md``.
+``models/auto/NAME/<files>`` (AUTO-07p needs its files together), ``models/pyrates/NAME.yaml``,
+``models/README.md``.
 """
 from __future__ import annotations
 
 import importlib
 import os
 
+from .._io import read_text, write_text_atomic
 from . import generators as g
 
 __all__ = ["catalog_specs", "catalog_files", "render_target", "TARGETS", "target_available", "regenerate",
            "check"]
 
-TARGETS = ("json", "xppaut", "pydstool", "auto")
+TARGETS = ("json", "xppaut", "pydstool", "auto", "pyrates")
 SECTION61_SIGMA = (7.0, 5.5, 4.0, 2.5)
 
 
@@ -49,7 +51,7 @@ def catalog_specs():
         if s.kind == "map":
             targets = ("json", "xppaut")                     # maps: XPPAUT iterates them
         elif s.continuation is None:
-            targets = ("json", "xppaut", "pydstool")         # AUTO is for continuation problems
+            targets = ("json", "xppaut", "pydstool", "pyrates")   # AUTO is for continuation problems
         else:
             targets = TARGETS
         out.append((s, targets))
@@ -75,7 +77,7 @@ def target_available(target):
         return False
 
 
-_EXT = {"json": ".json", "xppaut": ".ode", "pydstool": ".py", "auto": ".c", "javascript": ".js"}
+_EXT = {"json": ".json", "xppaut": ".ode", "pydstool": ".py", "auto": ".c", "javascript": ".js", "pyrates": ".yaml"}
 
 
 def render_target(spec, target):
@@ -158,6 +160,12 @@ def _readme(files, notes):
         "  (constants), and two equivalent drivers: `cd models/auto/NAME && sh NAME.sh` (gcc + gfortran,",
         "  no Python) or `auto-07p NAME.auto`. Both write `b.NAME`, `s.NAME`, `d.NAME`; dlnsys reads",
         "  them itself (`dlnsys.emit.auto.read_auto`).",
+        "* **PyRates** (`pyrates/NAME.yaml`, every ODE): a PyRates template (operator `NAME_op`, node,",
+        "  circuit `NAME`) for current Python; quantities are `p/NAME_op/<name>`. Simulate:",
+        "  `CircuitTemplate.from_yaml('models/pyrates/NAME/NAME').run(simulation_time=10.0, step_size=1e-3,",
+        "  outputs={'w1': 'p/NAME_op/w1'}, solver='scipy')`; continue with PyCoBi:",
+        "  `ODESystem.from_yaml('models/pyrates/NAME/NAME', auto_dir='/usr/lib/auto-07p', auto_constants=('eq',))`",
+        "  after the run-time fixes of `dlnsys._pycobi` (or just `dlnsys.continuation(..., backend='pycobi')`).",
         "",
         "Run outputs (`output.dat`, `b.NAME`, ...) are ignored by the catalog check, but it is tidier to",
         "run a copy: `cp -r models/auto/leaf62 /tmp/ && cd /tmp/leaf62 && sh leaf62.sh`.",
@@ -175,7 +183,7 @@ def _readme(files, notes):
 
 def _is_model_file(fname):
     """Files the catalog writes (run outputs such as output.dat, b.NAME, fort.7 are ignored)."""
-    return fname.endswith((".ode", ".json", ".py", ".c", ".sh", ".auto")) or fname.startswith("c.")
+    return fname.endswith((".ode", ".json", ".py", ".c", ".sh", ".auto", ".yaml")) or fname.startswith("c.")
 
 
 def _existing(root):
@@ -200,9 +208,8 @@ def check(root):
         if not os.path.isfile(p):
             missing.append(rel)
             continue
-        with open(p, encoding="utf-8", newline="") as fh:
-            if fh.read() != text:
-                changed.append(rel)
+        if read_text(p, "--dir", newline_exact=True) != text:
+            changed.append(rel)
     available = {t for t in TARGETS if target_available(t)}
     stale = sorted(r for r in _existing(root) if r not in files and r.split("/", 1)[0] in available)
     return changed, missing, stale, notes
@@ -214,6 +221,5 @@ def regenerate(root):
     for rel, text in sorted(files.items()):
         p = os.path.join(root, rel)
         os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
-        with open(p, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        write_text_atomic(p, text)         # temporary file + rename: a stopped run leaves whole files
     return sorted(files), notes

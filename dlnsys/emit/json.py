@@ -157,22 +157,14 @@ def load_spec(source) -> OdeSpec:
         return spec_from_dict(source)
     if isinstance(source, (str, os.PathLike)):
         text = source if isinstance(source, str) and source.lstrip().startswith("{") else None
-        if text is None:
-            path = os.fspath(source)
-            if not os.path.isfile(path):
-                raise ValueError(f"path: {path!r} is not a file")
-            if os.path.getsize(path) > MAX_BYTES:
-                raise ValueError(f"path: {path!r} is larger than {MAX_BYTES} bytes")
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read()
-            except UnicodeDecodeError:
-                raise ValueError(f"path: {path!r} is not UTF-8 text") from None
+        from .._io import loads_json
+        if text is not None:
+            return spec_from_dict(loads_json(text, "spec"))
+        from .._io import read_text
+        path = os.fspath(source)
+        text = read_text(path, "path", max_bytes=MAX_BYTES)      # one line naming the file on any problem
         try:
-            d = _json.loads(text, parse_constant=_reject_constant)
-        except _json.JSONDecodeError as exc:
-            raise ValueError(f"spec: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        except RecursionError:
-            raise ValueError("spec: JSON nested too deeply") from None
-        return spec_from_dict(d)
+            return spec_from_dict(loads_json(text, "spec"))
+        except ValueError as e:          # name the file: "path: 'm.json': rhs[0] (w1): ..."
+            raise ValueError(f"path: {path!r}: {' '.join(str(e).split())}") from None
     raise ValueError(f"source: expected a path, JSON text or dict, got {type(source).__name__}")

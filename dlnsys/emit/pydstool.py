@@ -540,5 +540,6 @@ def write_pydstool(spec: OdeSpec, path, *, force=False, **kwargs) -> Path:
         raise ValueError(f"path: {str(path)!r} exists; pass force=True (--force) to overwrite it")
     if not path.parent.is_dir():
         raise ValueError(f"path: directory {str(path.parent)!r} does not exist")
-    path.write_text(text)
+    from .._io import write_text_atomic
+    write_text_atomic(path, text)          # temporary file + rename: never half a script
     return path

@@ -131,7 +131,7 @@ import numpy as np
 __all__ = [
     "OdeSpec", "JacobianSpec", "Continuation", "SpecEvaluator", "validate_expr", "expr_names",
     "render", "render_node", "parse_expr", "compile_expr", "check_identifier", "check_safe_text", "RESERVED",
-    "JACOBIAN_MAX_VARIABLES", "MAX_NAME_LEN", "MAX_MODEL_NAME_LEN", "MAX_EXPR_CHARS", "MAX_EXPR_OPS", "FUNCTIONS",
+    "JACOBIAN_MAX_VARIABLES", "MAX_NAME_LEN", "MAX_MODEL_NAME_LEN", "MAX_EXPR_CHARS", "MAX_EXPR_OPS", "MAX_EXPR_DEPTH", "FUNCTIONS",
     "KINDS", "CONTINUATION_FORMS", "INTEGRATORS", "write_text", "OverwriteError",
 ]
 
@@ -146,6 +146,12 @@ MAX_MODEL_NAME_LEN = 40
 MAX_EXPR_CHARS = 20000
 #: Most operators (binary, unary, calls) per expression (Python's parser recursion).
 MAX_EXPR_OPS = 1000
+#: Deepest nesting of an expression (unary minus, calls, powers, parenthesized groups; long
+#: +/- and *// chains count once): the writers render recursively and the targets' parsers
+#: have nesting limits (Python's is 200 parentheses).
+MAX_EXPR_DEPTH = 100
+#: Largest integer literal (exact in float64, fits C's long long).
+_MAX_INT_LITERAL = 2 ** 53
 #: The whitelisted functions (one argument each).
 FUNCTIONS = ("sqrt", "exp", "log")
 KINDS = ("ode", "map")
@@ -225,35 +231,58 @@ def _parse(expr, what):
     return tree.body
 
 
+def _same_chain(parent, child):
+    """True when ``child`` continues the left-deep +/- or *// chain of ``parent`` (the renderers
+    flatten such chains iteratively, so they do not add nesting depth)."""
+    groups = ((ast.Add, ast.Sub), (ast.Mult, ast.Div))
+    return (isinstance(child, ast.BinOp) and any(isinstance(parent.op, g) and isinstance(child.op, g)
+                                                 for g in groups))
+
+
 def _check_tree(node, what, allowed_names):
-    """Whitelist walk (iterative). Returns the set of names used (functions excluded)."""
+    """Whitelist walk (iterative). Returns the set of names used (functions excluded).
+
+    Also bounds the nesting depth (``MAX_EXPR_DEPTH``): the writers render recursively and
+    their targets' parsers nest parentheses, so ``----...--w1`` 999 deep would otherwise pass
+    validation and crash a writer (RecursionError) or a target's parser.
+    """
     used = set()
     n_ops = 0
-    stack = [node]
+    stack = [(node, 1)]
     while stack:
-        nd = stack.pop()
+        nd, depth = stack.pop()
+        if depth > MAX_EXPR_DEPTH:
+            raise ValueError(f"{what}: expression nested more than {MAX_EXPR_DEPTH} levels deep (unary minus, "
+                             "function calls, powers, parentheses); simplify it or use intermediates")
         if isinstance(nd, ast.BinOp):
             n_ops += 1
             if isinstance(nd.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-                stack.append(nd.left)
-                stack.append(nd.right)
+                stack.append((nd.left, depth if _same_chain(nd, nd.left) else depth + 1))
+                stack.append((nd.right, depth + 1))
             elif isinstance(nd.op, ast.Pow):
                 r = nd.right
                 if not (isinstance(r, ast.Constant) and type(r.value) is int and 0 <= r.value <= _MAX_POW):
                     raise ValueError(
                         f"{what}: '**' needs a literal integer exponent 0..{_MAX_POW} (use sqrt, exp, log "
                         "for anything else)")
-                stack.append(nd.left)
+                stack.append((nd.left, depth + 1))
             else:
                 raise ValueError(f"{what}: operator {type(nd.op).__name__} is not allowed")
         elif isinstance(nd, ast.UnaryOp):
             n_ops += 1
             if not isinstance(nd.op, ast.USub):
                 raise ValueError(f"{what}: only unary minus is allowed, got {type(nd.op).__name__}")
-            stack.append(nd.operand)
+            stack.append((nd.operand, depth + 1))
         elif isinstance(nd, ast.Constant):
             v = nd.value
-            if type(v) not in (int, float) or not math.isfinite(v):
+            if type(v) not in (int, float):
+                raise ValueError(f"{what}: constant {v!r} is not a number")
+            if type(v) is int and abs(v) > _MAX_INT_LITERAL:
+                # beyond 2^53 an integer is not exact in float64, overflows C ints (AUTO) and
+                # math.isfinite raises OverflowError past 1e308: write it as a float
+                raise ValueError(f"{what}: integer constant {str(v)[:20]}{'...' if len(str(v)) > 20 else ''} is "
+                                 f"larger than 2^53; write it as a float (e.g. 1e20)")
+            if not math.isfinite(v):
                 raise ValueError(f"{what}: constant {v!r} is not a finite number")
         elif isinstance(nd, ast.Name):
             if nd.id in FUNCTIONS:
@@ -268,7 +297,7 @@ def _check_tree(node, what, allowed_names):
                 raise ValueError(f"{what}: only the functions {', '.join(FUNCTIONS)} may be called")
             if len(nd.args) != 1 or nd.keywords:
                 raise ValueError(f"{what}: {nd.func.id}() takes exactly one argument")
-            stack.append(nd.args[0])
+            stack.append((nd.args[0], depth + 1))
         else:
             raise ValueError(f"{what}: syntax element {type(nd).__name__} is not allowed in an expression")
         if n_ops > MAX_EXPR_OPS:
@@ -517,6 +546,8 @@ def _finite(v, what):
         f = float(v)
     except (TypeError, ValueError):
         raise ValueError(f"{what}: expected a number, got {v!r}") from None
+    except OverflowError:               # an integer beyond the float range (JSON allows any length)
+        raise ValueError(f"{what}: {str(v)[:20]}... is too large (beyond the float64 range)") from None
     if not math.isfinite(f):
         raise ValueError(f"{what}: must be finite, got {v!r}")
     return f
@@ -775,6 +806,6 @@ def write_text(path, text, *, force=False):
     parent = os.path.dirname(path)
     if parent and not os.path.isdir(parent):
         raise ValueError(f"path: directory {parent!r} does not exist")
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    from .._io import write_text_atomic
+    write_text_atomic(path, text)          # temporary file + rename: never half a model file
     return path

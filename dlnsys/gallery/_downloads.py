@@ -129,14 +129,22 @@ def _model_files(spec):
     return out
 
 
-def write_downloads(out_dir, slug, blocks, specs):
+def write_downloads(out_dir, slug, blocks, specs, files=None):
     """Write the page's downloads under ``out_dir/downloads/<slug>/``; returns a list of dicts
-    (``href`` relative to the page, ``label``, ``command``, ``bytes``)."""
+    (``href`` relative to the page, ``label``, ``command``, ``bytes``). ``files``: other files
+    ``{name: text}`` (a study file, ...), listed first."""
     from .._io import write_bytes_atomic
 
     folder = pathlib.Path(out_dir, DOWNLOADS_DIR, slug)
     folder.mkdir(parents=True, exist_ok=True)
     items = []
+    for name, text in (files or {}).items():
+        name = pathlib.PurePosixPath(str(name)).name
+        data = text.encode("utf-8")
+        write_bytes_atomic(folder / name, data)
+        cmd = f"dlnsys sweep {name} --out results/" if name.endswith(".toml") else ""
+        items.append(dict(href=f"{DOWNLOADS_DIR}/{slug}/{name}", label=f"{name} (the file this page was built from)",
+                          command=cmd, bytes=len(data)))
     tables = figure_tables(blocks)
     if tables:
         data = _data_zip(slug, tables)

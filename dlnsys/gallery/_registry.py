@@ -35,6 +35,7 @@ MODULES = [
     "manifolds_221",
     "section61_leaf_table",
     "separatrix_surface_311",
+    "sweep_plateau_exits",
 ]
 
 
@@ -76,6 +77,8 @@ class Portrait:
     #: ``models()`` -> list of :class:`~dlnsys.emit.spec.OdeSpec`: the system(s) on the page, offered as
     #: model files (PyDSTool, XPPAUT, JSON, JavaScript; AUTO-07p for continuation problems).
     models: Callable[[], list] | None = None
+    #: ``files()`` -> ``{file name: text}``: other downloads of the page (e.g. the study file of a sweep).
+    files: Callable[[], dict] | None = None
 
     def __post_init__(self):
         if self.section not in SECTIONS:

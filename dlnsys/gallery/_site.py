@@ -345,21 +345,30 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
         entry = pathlib.Path(cache_dir, key) if cache_dir else None
         target = pathlib.Path(out_dir, p.filename)
         if entry is not None and (entry / "meta.json").is_file():
-            meta = json.loads((entry / "meta.json").read_text())
-            if (entry / "downloads").is_dir():
-                shutil.copytree(entry / "downloads", pathlib.Path(out_dir, DOWNLOADS_DIR, slug), dirs_exist_ok=True)
-            _write_page(target, (entry / "page.html").read_text(encoding="utf-8"))
-            return PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, cached=True,
-                              compute_seconds=meta["compute_seconds"], render_seconds=meta["render_seconds"],
-                              bytes=target.stat().st_size, thumbnail=(entry / "thumb.svg").read_text(),
-                              plots=meta["plots"])
+            try:
+                from .._io import read_json, read_text
+                meta = read_json(entry / "meta.json", "cache")
+                page_text = read_text(entry / "page.html", "cache")
+                thumb_text = read_text(entry / "thumb.svg", "cache")
+                cached = dict(compute_seconds=float(meta["compute_seconds"]),
+                              render_seconds=float(meta["render_seconds"]), plots=int(meta["plots"]))
+            except (ValueError, KeyError, TypeError):
+                cached = None        # a damaged cache entry (e.g. edited by hand): compute the page again
+            if cached is not None:
+                if (entry / "downloads").is_dir():
+                    shutil.copytree(entry / "downloads", pathlib.Path(out_dir, DOWNLOADS_DIR, slug),
+                                    dirs_exist_ok=True)
+                _write_page(target, page_text)
+                return PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, cached=True,
+                                  bytes=target.stat().st_size, thumbnail=thumb_text, **cached)
         t1 = time.perf_counter()
         data = p.compute()
         blocks = p.draw(data)
         if any(b.backend == "plotly" for b in blocks) and not p.plotly:
             raise ValueError(f"portrait {slug}: a block uses the plotly backend; declare Portrait(..., plotly=True)")
         t2 = time.perf_counter()
-        items = write_downloads(out_dir, slug, blocks, p.models() if p.models else [])
+        items = write_downloads(out_dir, slug, blocks, p.models() if p.models else [],
+                                files=p.files() if p.files else None)
         page, nplots = render_page_html(p, blocks, prev=allp.get(prev_slug), nxt=allp.get(next_slug),
                                         compute_seconds=t2 - t1, downloads=downloads_html(items))
         thumb = svg_thumbnail(blocks[p.thumbnail_block].obj, uid=slug, panel=p.thumbnail_panel)
@@ -517,14 +526,14 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
     _prune_static(out)
     seconds = time.perf_counter() - t0
     index = out / "index.html"
-    index.write_text(_index_html(ports, ordered, seconds, jobs), encoding="utf-8")
+    _atomic_write(index, _index_html(ports, ordered, seconds, jobs).encode("utf-8"))   # whole or not at all
     report = BuildReport(out=os.fspath(out), index=os.fspath(index), pages=ordered, seconds=seconds, jobs=jobs,
                          cache_dir=cache_dir)
     meta = report.to_dict()
     meta["versions"] = _versions()
     meta["portraits"] = [{"slug": p.slug, "title": p.title, "section": p.section, "file": p.filename,
                           "paper": p.paper} for p in ports]
-    (out / _MARKER).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    _atomic_write(out / _MARKER, json.dumps(meta, indent=2).encode("utf-8"))
     return report
 
 
