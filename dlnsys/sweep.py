@@ -81,9 +81,12 @@ simulation summary of ``final_loss``:
   ``prop28_rate``, ``prop28_holds`` (holds: the observed rate is at least the constant; None
   where the proposition gives no constant), all from the saved times where the loss is above
   ``RATES_LOSS_FLOOR * max(1, L(0))`` (below it the integrated loss is rounding noise).
-* ``escape_times`` -- ``escape_time_i``: first time the i-th singular value of ``W_{1:h}``
-  reaches ``escape_level * sigma_i`` (linear interpolation between saved times; 0 if it starts
-  above, NaN if never).
+* ``escape_times`` -- ``escape_time_i``: first time the strength of data mode i,
+  ``[W_{1:h}]_ii`` (``u_i^T W_{1:h} v_i`` with the singular vectors of ``Sigma``, the coordinate
+  axes), reaches ``escape_level * sigma_i`` (linear interpolation between saved times; 0 if it
+  starts above, NaN if never): the definition of :func:`dlnsys.exact.escape_times`, and unlike
+  the i-th singular value it follows mode i when modes are learned out of order; and
+  ``mode_initial_i``, that strength at t = 0.
 * ``predicted_escape_times`` -- ``escape_pred_i`` from :func:`dlnsys.exact.escape_times`, NaN and
   ``escape_pred_note`` where no prediction applies.
 * ``exact`` -- ``exact_error``: ``max |x(t) - x_exact(t)| / max |x_exact(t)|`` over the saved
@@ -165,7 +168,8 @@ MEASURES = {
                       "dlnsys.classify of the final state",
     "rates": "prop26_holds, prop26_min_ratio, observed_rate, prop27_rate, prop27_holds, prop28_rate, "
              "prop28_holds: the rate bounds of Props. 26-28",
-    "escape_times": "escape_time_i: first time singular value i of W_{1:h} reaches escape_level * sigma_i",
+    "escape_times": "escape_time_i: first time mode i of W_{1:h} ([W_1:h]_ii) reaches escape_level * sigma_i; "
+                    "mode_initial_i: [W_1:h(0)]_ii",
     "predicted_escape_times": "escape_pred_i, escape_pred_note: dlnsys.exact.escape_times (NaN where it does "
                               "not apply)",
     "exact": "exact_error, exact_note: distance to dlnsys.exact.exact_trajectory (NaN where no exact solution "
@@ -915,12 +919,12 @@ def _m_rates(net, x0, traj, opts):
 
 
 def _m_escape_times(net, x0, traj, opts):
-    P = net.product(traj.x)
-    s = np.linalg.svd(P, compute_uv=False)            # (n_t, min(d_y, d_x)), decreasing
+    P = net.product(traj.x)                            # (n_t, d_y, d_x)
     out = {}
     for i, sig in enumerate(net.sigma):
-        col = s[:, i] if i < s.shape[1] else np.zeros(len(traj.t))
-        out[f"escape_time_{i + 1}"] = _first_crossing(traj.t, col, opts["escape_level"] * float(sig))
+        mode = P[:, i, i]                              # strength of data mode i (Sigma's axes)
+        out[f"escape_time_{i + 1}"] = _first_crossing(traj.t, mode, opts["escape_level"] * float(sig))
+        out[f"mode_initial_{i + 1}"] = float(mode[0])
     return out
 
 

@@ -25,7 +25,7 @@ atol = 1e-12
 until_loss = 1e-10
 
 [measures]
-record = ["final_loss", "escape_times", "predicted_escape_times", "exact"]
+record = ["final_loss", "escape_times", "predicted_escape_times"]
 escape_level = 0.5
 """
 
@@ -54,7 +54,7 @@ def compute():
         exact = np.array([escape_times(net, scale=z, level=0.5) for z in z0])
         leading = np.array([escape_times(net, scale=z, level=0.5, order="leading") for z in z0])
         curves[net.h] = dict(p0=z0 ** net.h, exact=exact, leading=leading)
-    cols = ["depth", "seed", "scale", "status", "exact_error"] + [
+    cols = ["depth", "seed", "scale", "status"] + [
         f"{k}_{i}" for k in ("mode_initial", "escape_time", "escape_pred") for i in range(1, 5)]
     return dict(rows=table[cols].to_dict("list"), curves=curves, sigma=sigma, n_runs=result.n_runs,
                 seconds=result.seconds, folder=folder, study=STUDY)
@@ -75,15 +75,20 @@ def draw(data):
         els = []
         sel = rows["depth"] == h
         for i, s in enumerate(data["sigma"]):
-            els.append(hv.Curve((cv["p0"], cv["exact"][:, i]), p0d, td, label=f"σ{i + 1} = {s:g}: exact").opts(
+            # log axes: only starts below sigma_i / 2 (an escape time > 0) and positive leading orders
+            ex = np.where(cv["exact"][:, i] > 0, cv["exact"][:, i], np.nan)
+            lo = np.where(cv["leading"][:, i] > 0, cv["leading"][:, i], np.nan)
+            t_meas = rows[f"escape_time_{i + 1}"][sel]
+            keep = t_meas > 0
+            els.append(hv.Curve((cv["p0"], ex), p0d, td, label=f"σ{i + 1} = {s:g}: exact").opts(
                 color=colors[i], line_width=2))
-            els.append(hv.Curve((cv["p0"], cv["leading"][:, i]), p0d, td, label=f"σ{i + 1}: leading order").opts(
+            els.append(hv.Curve((cv["p0"], lo), p0d, td, label=f"σ{i + 1}: leading order").opts(
                 color=colors[i], line_width=1.2, line_dash="dashed"))
-            els.append(hv.Points((rows[f"mode_initial_{i + 1}"][sel], rows[f"escape_time_{i + 1}"][sel]),
+            els.append(hv.Points((rows[f"mode_initial_{i + 1}"][sel][keep], t_meas[keep]),
                                  [p0d, td], label=f"σ{i + 1}: measured (sweep)").opts(
                 color=colors[i], size=7, marker="circle", fill_color="white", line_width=1.5))
         frames[h] = hv.Overlay(els).relabel(f"depth h = {h}")
-    hmap = viz.holomap(frames, [viz.dim("h", "depth h")], frame_width=560, frame_height=420, logx=True, logy=True,
+    hmap = viz.holomap(frames, [viz.dim("h", "depth h")], frame_width=520, frame_height=420, logx=True, logy=True,
                        show_grid=True, legend_position="right", title="{label}: plateau exits, measured and exact",
                        fontsize={"legend": 8.5})
     rel = np.abs(np.concatenate([rows[f"escape_time_{i}"] / rows[f"escape_pred_{i}"] - 1 for i in range(1, 5)]))
