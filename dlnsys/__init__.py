@@ -23,6 +23,8 @@ from .separatrices import (Basins, InvariantCurve, Itinerary, ItineraryPlateau, 
                            itinerary, separatrices)
 from .surfaces import InvariantSurface, invariant_surface
 from .exact import escape_times, exact_trajectory
+# ``dlnsys.sweep`` stays the module (``dlnsys.sweep.sweep(study, out)``); its table reader and types are here
+from .sweep import Study, SweepResult, load_sweep
 from .emit.json import load_spec
 from .emit.spec import OdeSpec
 
@@ -44,6 +46,6 @@ __all__ = [
     "continuation", "Branch", "SpecialPoint", "LogisticSystem",
     "separatrices", "Separatrices", "InvariantCurve", "basins", "Basins", "itinerary", "Itinerary",
     "ItineraryPlateau", "invariant_surface", "InvariantSurface",
-    "exact_trajectory", "escape_times",
+    "exact_trajectory", "escape_times", "Study", "SweepResult", "load_sweep",
     "load_spec", "OdeSpec",
 ]
