@@ -645,21 +645,14 @@ class Study:
 
         is_path = isinstance(path_or_text, os.PathLike) or (
             isinstance(path_or_text, str) and "\n" not in path_or_text
-            and (path_or_text.endswith(".toml") or os.path.isfile(path_or_text)))
+            and (path_or_text.endswith(".toml") or os.path.exists(path_or_text)))
         if is_path:
+            from ._io import read_text
+
             path = os.fspath(path_or_text)
             source = path
-            if not os.path.isfile(path):
-                raise ValueError(f"{path}: no such study file")
-            try:
-                with open(path, "rb") as fh:
-                    raw = fh.read()
-            except OSError as e:
-                raise ValueError(f"{path}: cannot read the study file ({e.strerror or e})") from None
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}: not a text (UTF-8) file") from None
+            # the one reader of dlnsys (missing, folder, permissions, size, UTF-8): one line naming the file
+            text = read_text(path, "study", max_bytes=4 * 2**20)
         elif isinstance(path_or_text, str):
             text, source = path_or_text, "<study>"
         else:
@@ -1078,10 +1071,12 @@ def _part_files(parts_dir):
 
 
 def _read_part(path):
+    from ._io import read_text
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError):
+        # rows may hold NaN (a measure that does not apply), which JSON writes as NaN: json.loads, not read_json
+        doc = json.loads(read_text(path, "part", max_bytes=256 * 2**20))
+    except ValueError:
         return None                # unreadable (e.g. written by another program): its runs are recomputed
     if not isinstance(doc, dict) or doc.get("format") != _PART_FORMAT or not isinstance(doc.get("rows"), list):
         return None

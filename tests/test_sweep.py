@@ -174,7 +174,7 @@ def test_cli_bad_study_files_exit_2_with_one_line(tmp_path):
         "dims.toml": (good.replace("dims=[3,2,2]", "dims=[1,2,2]"), "parameters.dims"),
         "empty.toml": (good.replace("scale=0.1", "scale=[]"), "parameters.scale"),
         "syntax.toml": (good.replace("scale=0.1", "scale=[0.1,"), "invalid TOML"),
-        "missing.toml": (None, "no such study file"),
+        "missing.toml": (None, "no such file"),
     }
     for name, (text, key) in cases.items():
         if text is not None:
@@ -182,7 +182,9 @@ def test_cli_bad_study_files_exit_2_with_one_line(tmp_path):
         r = _cli([name, "--out", "res", "--scheduler", "serial"], tmp_path)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2, (name, r.stderr)
-        assert len(lines) == 1 and lines[0].startswith(f"dlnsys: error: {name}: ") and key in lines[0], lines
+        # one line that names the file (the study errors start with it; the file reader quotes it) and the problem
+        assert len(lines) == 1 and lines[0].startswith("dlnsys: error: ") and key in lines[0], lines
+        assert lines[0].startswith(f"dlnsys: error: {name}: ") or f"'{name}'" in lines[0], lines
         assert not (tmp_path / "res").exists()
     # an unreachable scheduler: exit 2, one line, after the connect timeout
     (tmp_path / "good.toml").write_text(good)

@@ -78,18 +78,30 @@ def _sigma(args, default=None):
     return list(args.sigma)
 
 
-def _equilibrium_from(net, x0):
-    """Integrate the flow from x0 until it rests: an equilibrium on the leaf of x0."""
-    from scipy.integrate import solve_ivp
+#: Seconds the flow may take to settle before `dlnsys emit --continuation` gives up (bounded work).
+SETTLE_SECONDS = 60.0
+
+
+def _equilibrium_from(net, x0, max_time=SETTLE_SECONDS):
+    """Integrate the flow from x0 until it rests: an equilibrium on the leaf of x0 (at most
+    ``max_time`` seconds of integration in all)."""
+    import time
+
+    from ..simulate import simulate
     x = np.asarray(x0, dtype=float)
+    deadline = time.monotonic() + max_time
     for T in (50.0, 500.0, 5000.0):
-        sol = solve_ivp(lambda t, y: net.vector_field(y), (0.0, T), x, method="LSODA", rtol=1e-11, atol=1e-13,
-                        jac=lambda t, y: net.jacobian(y))
-        x = sol.y[:, -1]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        tr = simulate(net, x, T, method="LSODA", rtol=1e-11, atol=1e-13, max_time=left)
+        x = np.asarray(tr.final, dtype=float)
         if np.linalg.norm(net.vector_field(x)) < 1e-10 * max(1.0, np.linalg.norm(x)):
             return x
-    raise ValueError("--continuation: the flow from the initial state did not settle at an equilibrium; "
-                     "give --ics closer to one")
+        if tr.status != 0 and time.monotonic() >= deadline:
+            break
+    raise ValueError("--continuation: the flow from the initial state did not settle at an equilibrium "
+                     f"(integrated up to t = 5000 within {max_time:g} s); give --ics closer to one")
 
 
 _SLICE_USE = "--slice: applies to bordered leaf continuation (--continuation PARAM --form bordered of a network)"

@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 
 from ._pyrates_names import PYRATES_NAME_PARTS, PYRATES_NAMES, SYMPY_NAMES
-from .spec import OdeSpec, OverwriteError, render
+from .spec import OdeSpec, metadata_text, render, write_text
 
 __all__ = ["generate_pyrates", "write_pyrates", "pyrates_paths", "unsafe_name", "BUILD_NOTE"]
 
@@ -66,16 +66,6 @@ def _yfloat(v) -> str:
             mant += ".0"
         r = f"{mant}e{exp}"
     return r
-
-
-def _meta_text(v) -> str:
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {_meta_text(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_meta_text(x) for x in v) + "]"
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
 
 
 def pyrates_paths(spec: OdeSpec, directory="DIR") -> dict:
@@ -148,7 +138,7 @@ def generate_pyrates(spec: OdeSpec, *, aux=True) -> str:
            f".yaml, circuit); quantities are p/{op}/<name>",
            f"# state order: {' '.join(spec.variables)}"]
     for k, v in spec.metadata.items():
-        line = f"# {k}: {_meta_text(v)}"
+        line = f"# {k}: {metadata_text(v)}"
         out.append(line if len(line) <= 200 else line[:196] + " ...")
     if spec.continuation is not None:
         c = spec.continuation
@@ -199,16 +189,4 @@ def write_pyrates(spec: OdeSpec, path, force=False, **options) -> str:
     str
         The path written.
     """
-    import os
-
-    from .._io import write_text_atomic
-    text = generate_pyrates(spec, **options)
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ValueError(f"path: {path!r} is a directory; give a file name")
-    if os.path.exists(path) and not force:
-        raise OverwriteError(f"path: {path!r} exists; pass force=True (--force) to overwrite it")
-    parent = os.path.dirname(path)
-    if parent and not os.path.isdir(parent):
-        raise ValueError(f"path: directory {parent!r} does not exist")
-    return write_text_atomic(path, text)
+    return write_text(path, generate_pyrates(spec, **options), force=force)

@@ -788,6 +788,17 @@ class SpecEvaluator:
 
 
 # ------------------------------------------------------------------ writing files
+def metadata_text(v) -> str:
+    """A metadata value (safe text, numbers, lists, dicts) on one line, for comments of model files."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {metadata_text(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(metadata_text(x) for x in v) + "]"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
 class OverwriteError(FileExistsError, ValueError):
     """An output file exists and ``force`` was not given (a ValueError too, so the CLI exits 2)."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import math
 
-from .spec import OdeSpec, parse_expr, render, render_node, write_text
+from .spec import OdeSpec, metadata_text, parse_expr, render, render_node, write_text
 
 __all__ = ["generate_xppaut", "write_xppaut", "MAX_ODES", "MAX_LINE", "METHODS"]
 
@@ -33,16 +33,6 @@ _WRAP = 900   # target length of an expression when splitting (leaves room for "
 
 def _fmt(v) -> str:
     return repr(float(v))
-
-
-def _meta_text(v) -> str:
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}: {_meta_text(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_meta_text(x) for x in v) + "]"
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
 
 
 class _Wrapper:
@@ -171,7 +161,7 @@ def generate_xppaut(spec: OdeSpec, *, t_end=None, dt=None, method=None, rtol=Non
            f"# output columns: t, {spec.n} variables in order, then aux: "
            + " ".join(n for n, _ in spec.aux) if aux and spec.aux else "# output columns: t, then the variables"]
     for k, v in spec.metadata.items():
-        line = f"# {k}: {_meta_text(v)}"
+        line = f"# {k}: {metadata_text(v)}"
         out.append(line if len(line) <= 200 else line[:196] + " ...")
     if spec.continuation is not None:
         c = spec.continuation
