@@ -624,6 +624,7 @@ def test_downloads_of_every_page(slug, built_site, server):
     with zipfile.ZipFile(site / data[0]) as z:
         names = z.namelist()
         assert "README.txt" in names and any(n.endswith(".csv") for n in names)
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist())     # not stored raw
         readme = z.read("README.txt").decode("utf-8")
         for n in names:
             if n.endswith(".csv"):

@@ -60,9 +60,22 @@ def _walk(obj, path=(), keys=None):
 
 def figure_tables(blocks):
     """``[(name, columns, rows)]``: one table per drawn layer of the page's blocks (see the module notes)."""
+    import holoviews as hv
+
     tables = []
     for b, block in enumerate(blocks):
         for path, frame, el in _walk(block.obj):
+            if isinstance(el, hv.Image):
+                # a raster as a matrix (one row per y, one column per x): the long format would repeat
+                # both coordinates for every pixel (a 400 x 400 basin image is 160,000 rows)
+                xs, ys = el.dimension_values(0, expanded=False), el.dimension_values(1, expanded=False)
+                Z = el.dimension_values(2, flat=False)
+                xl, yl, zl = (_label(d) for d in el.dimensions()[:3])
+                columns = list(frame) + [f"{yl} \\ {xl} ({zl})"] + [format(float(x), ".9g") for x in xs]
+                rows = [list(frame.values()) + [float(y)] + list(Z[k]) for k, y in enumerate(ys)]
+                where = f"figure {b + 1}" + "".join(f", panel {i + 1}" for i in path)
+                tables.append((f"{where}: Image {el.label!r} as a matrix", columns, rows))
+                continue
             try:
                 df = el.dframe()
             except Exception:                       # an element without tabular data (text, annotations)
@@ -93,6 +106,13 @@ def _csv_text(columns, rows) -> str:
     return buf.getvalue()
 
 
+def _zipinfo(name):
+    # fixed date (reproducible bytes); a ZipInfo ignores the archive's compression: set it here
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def _data_zip(slug, tables) -> bytes:
     buf = io.BytesIO()
     readme = [f"Data behind the figures of the dlnsys gallery page {slug}.html: one CSV per drawn layer.",
@@ -104,10 +124,8 @@ def _data_zip(slug, tables) -> bytes:
         for k, (name, cols, rows) in enumerate(tables, start=1):
             fname = f"layer{k:02d}.csv"
             readme.append(f"{fname}: {name} ({len(rows)} rows; columns: {', '.join(map(str, cols))})")
-            z.writestr(zipfile.ZipInfo(fname, date_time=(2026, 1, 1, 0, 0, 0)),
-                       _csv_text(cols, rows).encode("utf-8"))
-        z.writestr(zipfile.ZipInfo("README.txt", date_time=(2026, 1, 1, 0, 0, 0)),
-                   ("\n".join(readme) + "\n").encode("utf-8"))
+            z.writestr(_zipinfo(fname), _csv_text(cols, rows).encode("utf-8"))
+        z.writestr(_zipinfo("README.txt"), ("\n".join(readme) + "\n").encode("utf-8"))
     return buf.getvalue()
 
 
