@@ -311,29 +311,16 @@ def continuation_pycobi(system, x0=None, *, param, p_to, p_from=None, leaf=None,
     PyCoBiUnavailable
         PyCoBi, PyRates, AUTO-07p or gfortran is missing (also a ValueError).
     ValueError
-        Bad arguments (the same checks as the built-in backend).
+        Bad arguments: checked by :func:`dlnsys.continuation.continuation` before it calls this.
     """
     import importlib
     C = importlib.import_module(".continuation", __package__)   # the module (the package exports the function)
-    from .network import Network
 
     _import_all()                          # fail fast, before any set-up work
     LogisticSystem = C.LogisticSystem
-    if not isinstance(system, (Network, LogisticSystem)):
-        raise ValueError(f"system: expected a Network or a LogisticSystem, got {type(system).__name__}")
+    # the arguments were checked (and converted) by continuation(), which calls this
     ptype, index = C._parse_param(param, system)
-    p_to = C._finite(p_to, "p_to")
-    step = C._positive(step, "step")
-    max_step = step if max_step is None else C._positive(max_step, "max_step")
-    min_step = C._positive(min_step, "min_step")
-    tol = C._positive(tol, "tol")
-    bound = C._positive(bound, "bound")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
-    if start not in ("auto", "minimum", "saddle", "origin"):
-        raise ValueError(f"start: expected 'auto', 'minimum', 'saddle' or 'origin', got {start!r}")
-    if formulation not in ("auto", "bordered", "full"):
-        raise ValueError(f"formulation: expected 'auto', 'bordered' or 'full', got {formulation!r}")
+    max_step = step if max_step is None else max_step
     if isinstance(system, LogisticSystem):
         P = C._LogisticProblem(system, ptype)
         p0 = P.value0() if p_from is None else C._finite(p_from, "p_from")

@@ -595,13 +595,8 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
     """
     from .network import Network
 
-    if backend != "builtin":
-        if backend != "pycobi":
-            raise ValueError(f"backend: expected 'builtin' or 'pycobi', got {backend!r}")
-        from ._pycobi import continuation_pycobi
-        return continuation_pycobi(system, x0, param=param, p_to=p_to, p_from=p_from, leaf=leaf, step=step,
-                                   max_steps=max_steps, formulation=formulation, start=start, switch=switch,
-                                   max_depth=max_depth, tol=tol, bound=bound, min_step=min_step, max_step=max_step)
+    if backend not in ("builtin", "pycobi"):
+        raise ValueError(f"backend: expected 'builtin' or 'pycobi', got {backend!r}")
     if not isinstance(system, (Network, LogisticSystem)):
         raise ValueError(f"system: expected a Network or a LogisticSystem, got {type(system).__name__}")
     ptype, index = _parse_param(param, system)
@@ -618,6 +613,11 @@ def continuation(system, x0=None, *, param, p_to, p_from=None, leaf=None, step=0
         raise ValueError(f"start: expected 'auto', 'minimum', 'saddle' or 'origin', got {start!r}")
     if formulation not in ("auto", "bordered", "full"):
         raise ValueError(f"formulation: expected 'auto', 'bordered' or 'full', got {formulation!r}")
+    if backend == "pycobi":                # the same arguments, checked above once for both backends
+        from ._pycobi import continuation_pycobi
+        return continuation_pycobi(system, x0, param=param, p_to=p_to, p_from=p_from, leaf=leaf, step=step,
+                                   max_steps=max_steps, formulation=formulation, start=start, switch=switch,
+                                   max_depth=max_depth, tol=tol, bound=bound, min_step=min_step, max_step=max_step)
 
     if isinstance(system, LogisticSystem):
         P = _LogisticProblem(system, ptype)

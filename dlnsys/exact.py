@@ -804,8 +804,8 @@ def linear_trajectory(net, x0, t):
     _plain(net, "net")
     if net.h != 1:
         raise NotApplicable(f"net: the linear solution needs h = 1, got h = {net.h}")
-    return _trajectory(net, t, _linear_eval(net, x0)(t), "exact:linear", "exact solution, h = 1 (linear)",
-                       start, _Dense(_linear_eval(net, x0)))
+    ev = _linear_eval(net, x0)
+    return _trajectory(net, t, ev(t), "exact:linear", "exact solution, h = 1 (linear)", start, _Dense(ev))
 
 
 def _linear_eval(net, x0):
