@@ -234,7 +234,6 @@ def test_measures_against_the_logistic_closed_form(tmp_path):
 
 
 def test_exact_measures_agree_with_the_simulation_where_they_apply(tmp_path):
-    pytest.importorskip("dlnsys.exact")          # part 1 of the issue, written alongside
     study = {"parameters": {"dims": [[3, 2, 2], [2, 2, 2, 2]], "sigma": [2.0, 1.0],
                             "init": ["aligned_balanced", "gaussian"], "scale": 0.05, "seed": [0, 1]},
              "integration": {"t_final": 30.0, "rtol": 1e-10, "atol": 1e-12},
