@@ -17,7 +17,9 @@ tangent predictor ``(u, p) + ds t`` and Newton corrector on ``G = 0`` plus the h
 
 Special points (refined by bisection/Brent on the test function along the arclength):
 
-* ``LP`` (fold): the parameter component of the tangent changes sign;
+* ``LP`` (fold): the parameter component of the tangent changes sign, away from a BP (where a
+  branch may turn back in the parameter without being a fold: the symmetric pitchfork of an even-h
+  logistic at gamma = 0 is reported as a BP only, as AUTO-07p does);
 * ``BP`` (branch point): the determinant of the augmented Jacobian ``[[G_u, G_p], [t^T]]``
   changes sign. With ``switch=True`` the branches through the BP are followed too: their
   direction is the part of the 2-dimensional null space of ``[G_u, G_p]`` orthogonal to the
@@ -771,6 +773,7 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
     first = True
     y, t = y0, t0
     out_of_time = False
+    recent_bp = None
     for _ in range(opts["max_steps"]):
         if time.perf_counter() > opts["deadline"]:
             out_of_time = True
@@ -819,6 +822,13 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
             if ys_[-1] < lo - 1e-12 or ys_[-1] > hi + 1e-12:
                 continue
             found.append((float(t @ (ys_ - y)), ev, ys_, ts_, fv))
+        # At a branch point where the followed branch turns back in the parameter (the symmetric pitchfork of an
+        # even-h logistic at gamma = 0: gamma = sigma z^(h-2) + ...), the tangent's parameter component changes
+        # sign too. That is not a fold (G_p lies in the range of G_u there): like AUTO, report the BP only.
+        # An LP refined to within one step of a BP of this step or the previous one is that shadow.
+        bps = [f[2] for f in found if f[1] == "BP"] + ([recent_bp] if recent_bp is not None else [])
+        found = [f for f in found if f[1] != "LP" or all(np.linalg.norm(f[2] - b) > ds for b in bps)]
+        recent_bp = next((f[2] for f in found if f[1] == "BP"), None)
         if out_of_range:
             bnd = hi if p_new > hi else lo
             res = _refine(R, y, t, 0.0, ds, lambda yy, tt: yy[-1] - bnd, "continuous")

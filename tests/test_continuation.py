@@ -88,6 +88,27 @@ def test_logistic_h3_fold(sigma):
         pass
 
 
+@pytest.mark.parametrize("sigma,h", [(0.7, 4), (1.0, 4), (1.0, 6), (2.0, 8)])
+def test_logistic_even_h_branch_point_is_not_a_fold(sigma, h):
+    """Even h: the nonzero equilibria satisfy gamma = z^(h-2) (sigma - z^h), even in z, so the branch
+    folds at +-z* = ((h-2) sigma / (2h-2))^(1/h) and passes through the branch point (z, gamma) = (0, 0),
+    where it meets z = 0 and turns back in gamma (G_gamma = -z = 0 lies in the range of G_z = 0): a BP,
+    not a fold. Expected, as AUTO-07p reports it: LP, BP, LP, EP."""
+    z_lp = ((h - 2) * sigma / (2 * h - 2)) ** (1 / h)
+    g_lp = z_lp ** (h - 2) * (sigma - z_lp ** h)
+    b = continuation(LogisticSystem(h=h, sigma=sigma), [sigma ** (1 / h)], param="gamma", p_from=-0.2 * g_lp,
+                     p_to=1.5 * g_lp, step=0.05 * g_lp, switch=False)
+    assert [sp.type for sp in b.special_points] == ["LP", "BP", "LP", "EP"]
+    lp1, bp, lp2 = b.special_points[:3]
+    for lp, sign in ((lp1, 1), (lp2, -1)):
+        assert abs(lp.parameter - g_lp) <= 1e-6 and abs(lp.state[0] - sign * z_lp) <= 1e-5
+    assert abs(bp.state[0]) <= 1e-6 and abs(bp.parameter) <= 1e-6
+    z, g = b.states[:, 0], b.parameter
+    assert np.max(np.abs(z ** (h - 1) * (sigma - z ** h) - g * z)) <= 1e-12      # every point an equilibrium
+    far = np.abs(z) > 0.05                     # and on the nonzero branch (near z = 0, gamma is ill-conditioned)
+    assert far.sum() > 20 and np.max(np.abs(g[far] - z[far] ** (h - 2) * (sigma - z[far] ** h))) <= 1e-9
+
+
 @pytest.mark.parametrize("sigma", [1.0, 1.5])
 def test_regularized_62_pitchfork_at_sigma(sigma):
     net = Network((1, 1, 1), [sigma], gamma=2 * sigma)

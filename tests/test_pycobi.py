@@ -237,6 +237,7 @@ def test_pycobi_regularized_logistic_fold(tools, sigma, h):
     # odd h: the branch ends on z < 0 at the range end; even h: G(-z) = G(z), so it folds again at -z_LP
     expected = ["LP", "BP", "EP"] if h % 2 else ["LP", "BP", "LP", "EP"]
     assert [sp.type for sp in b.special_points] == expected
+    assert [sp.type for sp in ref.special_points] == expected       # the built-in agrees (no LP at the BP)
     assert abs(b.points("BP")[0].parameter) <= 1e-8
     for sp in b.points("LP"):       # every fold AUTO finds, dlnsys finds too
         assert abs(sp.parameter - g_lp) <= 1e-6 and abs(abs(sp.state[0]) - z_lp) <= 1e-5
