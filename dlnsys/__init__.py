@@ -6,6 +6,9 @@ docstrings refer to it. The public API is listed in ``__all__``; submodules ``in
 ``structure``, ``invariants``, ``reductions``, ``exact`` (all the closed forms; ``exact_trajectory``
 and ``escape_times`` are also here) and ``emit`` are imported on use.
 """
+
+# first: the `dlnsys` command's Ctrl-C while numpy and scipy load (see _startup)
+from . import _startup  # noqa: F401
 from .network import AssumptionWarning, BottleneckWarning, Network
 from .simulate import Trajectory, simulate, simulate_gd
 from .critical import (KINDS, Classification, CriticalPoint, SignatureInfo, Signatures, arc_counts,

@@ -83,6 +83,9 @@ def _warnings_as_lines(stream):
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    from . import _startup
+
+    _startup.restore()          # from here on Ctrl-C is a KeyboardInterrupt, caught below
     err = sys.stderr
     debug = os.environ.get("DLNSYS_TRACEBACK", "") not in ("", "0")
 

@@ -778,6 +778,28 @@ def _sigint_after(argv, delay, cwd, ready=None):
 SIGNAL_RUNS = 12 if LONG else 4
 
 
+def test_sigint_while_the_command_starts(tmp_path):
+    """Ctrl-C while the `dlnsys` command is still loading numpy and scipy (before main() runs) ends with
+    "dlnsys: interrupted" and status 130, no traceback; so does Ctrl-C later. Delays from 0.05 s: before
+    that the console script itself (Python's start-up, `import re`) is running, not dlnsys."""
+    import shutil
+    exe = shutil.which("dlnsys", path=str(pathlib.Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("the dlnsys console script is not installed next to this Python (pip install -e .)")
+    argv = [exe, "simulate", "--dims", "3,2,2", "--sigma", "2,1", "--t", "1e6", "--method", "RK45",
+            "--max-time", "30"]
+    seen = Counter()
+    for k in range(10 if LONG else 6):
+        proc = subprocess.Popen(argv, env=ENV, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.05 + 0.07 * k)                # 0.05 .. 0.4 s: from the imports into the integration
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        assert proc.returncode == 130 and err.strip().splitlines()[-1] == "dlnsys: interrupted", (proc.returncode, err)
+        seen[proc.returncode] += 1
+    assert seen[130] == sum(seen.values())
+
+
 def test_sigint_during_simulate_out(tmp_path):
     from dlnsys.simulate import Trajectory
     rng = random.Random(16)
