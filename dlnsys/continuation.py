@@ -768,6 +768,10 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
     recs = [_record(P, y0)]
     specials = []           # (position in ys, SpecialPoint)
     lp_prev, bp_sign, _ = R.tests(y0, t0)
+    # a step may land exactly on a special point (the test function is 0 there: gamma = 0 on z = 0 with
+    # step 0.05 from -0.1): the signs compared are the last nonzero ones, and a crossing whose zero is
+    # such a step point is marked at that point
+    zero_at = {"LP": None, "BP": None}
     ds = opts["step"]
     status, message = "max_steps", f"stopped after max_steps = {opts['max_steps']} steps"
     first = True
@@ -798,12 +802,14 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
         t_new = R.tangent(y_new, t)
         lp_new, bp_new, _ = R.tests(y_new, t_new)
         p_new = y_new[-1]
-        events = []
+        events, landed = [], []
         if not (first and skip_first):
-            if lp_prev != 0 and lp_new != 0 and np.sign(lp_new) != np.sign(lp_prev):
-                events.append("LP")
-            if bp_sign != 0 and bp_new != 0 and bp_new != bp_sign:
-                events.append("BP")
+            for kind, old, new in (("LP", lp_prev, lp_new), ("BP", bp_sign, bp_new)):
+                if old != 0 and new != 0 and np.sign(new) != np.sign(old):
+                    if zero_at[kind] is not None:
+                        landed.append((kind, zero_at[kind]))
+                    else:
+                        events.append(kind)
         first = False
         # end of the parameter range
         out_of_range = p_new < lo - 1e-15 * max(1, abs(lo)) or p_new > hi + 1e-15 * max(1, abs(hi))
@@ -826,9 +832,18 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
         # even-h logistic at gamma = 0: gamma = sigma z^(h-2) + ...), the tangent's parameter component changes
         # sign too. That is not a fold (G_p lies in the range of G_u there): like AUTO, report the BP only.
         # An LP refined to within one step of a BP of this step or the previous one is that shadow.
-        bps = [f[2] for f in found if f[1] == "BP"] + ([recent_bp] if recent_bp is not None else [])
+        bps = [f[2] for f in found if f[1] == "BP"] + [ys[k] for kind, k in landed if kind == "BP"]
+        bps += [recent_bp] if recent_bp is not None else []
         found = [f for f in found if f[1] != "LP" or all(np.linalg.norm(f[2] - b) > ds for b in bps)]
+        landed = [(kind, k) for kind, k in landed
+                  if kind != "LP" or all(np.linalg.norm(ys[k] - b) > ds for b in bps)]
         recent_bp = next((f[2] for f in found if f[1] == "BP"), None)
+        if recent_bp is None:
+            recent_bp = next((ys[k] for kind, k in landed if kind == "BP"), None)
+        for kind, k in landed:                 # exactly on an earlier step point: mark it there
+            fv = ts[k][-1] if kind == "LP" else None
+            _append_special(P, R, ys, ts, recs, specials, ys[k], ts[k], kind, fv, opts, desc, param, leafvec,
+                            depth, lo, hi, at=k)
         if out_of_range:
             bnd = hi if p_new > hi else lo
             res = _refine(R, y, t, 0.0, ds, lambda yy, tt: yy[-1] - bnd, "continuous")
@@ -859,7 +874,12 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
         ts.append(t_new)
         recs.append(_record(P, y_new))
         y, t = y_new, t_new
-        lp_prev, bp_sign = lp_new, bp_new
+        for kind, new in (("LP", lp_new), ("BP", bp_new)):
+            zero_at[kind] = len(ys) - 1 if new == 0 else None
+        if lp_new != 0:
+            lp_prev = lp_new
+        if bp_new != 0:
+            bp_sign = bp_new
         if np.linalg.norm(y[:-1]) > opts["bound"]:
             status, message = "unbounded", f"|u| exceeded bound = {opts['bound']:g}"
             break
@@ -872,7 +892,7 @@ def _run(P, R, y0, t0, lo, hi, opts, desc, param, leafvec, depth, skip_first):
                                        f"{len(ys) - 1} points")
     Y = np.array(ys)
     sp_list = []
-    for pos, sp in specials:
+    for pos, sp in sorted(specials, key=lambda q: q[0]):
         sp.index = pos
         before = recs[pos - 1][1] if pos > 0 else recs[pos][1]
         after = recs[pos + 1][1] if pos + 1 < len(recs) else recs[pos][1]
@@ -897,11 +917,16 @@ def _special(P, y, type_, fv, recs, pos, note=""):
                         test_value=float(fv), note=note)
 
 
-def _append_special(P, R, ys, ts, recs, specials, ysp, tsp, ev, fv, opts, desc, param, leafvec, depth, lo, hi):
-    ys.append(ysp)
-    ts.append(tsp)
-    recs.append(_record(P, ysp))
-    pos = len(ys) - 1
+def _append_special(P, R, ys, ts, recs, specials, ysp, tsp, ev, fv, opts, desc, param, leafvec, depth, lo, hi,
+                    at=None):
+    """Record a special point: a new point of the branch, or the existing point ``at`` (an index of ys)."""
+    if at is None:
+        ys.append(ysp)
+        ts.append(tsp)
+        recs.append(_record(P, ysp))
+        pos = len(ys) - 1
+    else:
+        pos = at
     if ev == "LP":
         sp = _special(P, ysp, "LP", fv, recs, pos, "fold: the parameter turns back")
     else:

@@ -109,6 +109,24 @@ def test_logistic_even_h_branch_point_is_not_a_fold(sigma, h):
     assert far.sum() > 20 and np.max(np.abs(g[far] - z[far] ** (h - 2) * (sigma - z[far] ** h))) <= 1e-9
 
 
+@pytest.mark.parametrize("h", [3, 4])
+@pytest.mark.parametrize("p_from", [-0.1, -0.1001])
+def test_branch_point_found_when_a_step_lands_on_it(h, p_from):
+    """The trivial branch z = 0 of z' = z^(h-1)(sigma - z^h) - gamma z has G_z = -gamma: a branch point
+    at gamma = 0. From -0.1 with step 0.05 a step lands exactly on it (the determinant is exactly 0
+    there); from -0.1001 the steps straddle it. Both must report it, and switch to z^(h-2)(sigma - z^h) = gamma."""
+    b = continuation(LogisticSystem(h=h, sigma=1.0), [0.0], param="gamma", p_from=p_from, p_to=0.8, step=0.05)
+    assert [sp.type for sp in b.special_points] == ["BP", "EP"]
+    bp = b.points("BP")[0]
+    assert abs(bp.parameter) <= 1e-9 and abs(bp.state[0]) <= 1e-12
+    assert b.parameter[bp.index] == bp.parameter           # the special point is a point of the branch
+    assert len(bp.branches) == 2
+    for br in bp.branches:
+        z, g = br.states[:, 0], br.parameter
+        far = np.abs(z) > 0.05
+        assert far.sum() >= 2 and np.max(np.abs(g[far] - z[far] ** (h - 2) * (1.0 - z[far] ** h))) <= 1e-9
+
+
 @pytest.mark.parametrize("sigma", [1.0, 1.5])
 def test_regularized_62_pitchfork_at_sigma(sigma):
     net = Network((1, 1, 1), [sigma], gamma=2 * sigma)
