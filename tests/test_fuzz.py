@@ -449,6 +449,100 @@ def test_cli_arguments_fuzz(command, files, tmp_path_factory):
     run()
 
 
+@st.composite
+def valid_continue_argv(draw):
+    """Careful `dlnsys continue` invocations (the general fuzzer above gives these two commands mostly
+    exit-2 inputs): the logistic equation in gamma (from below 0: starting on z = 0 exactly at its branch
+    point gamma = 0 is refused, rightly), a scalar chain along a leaf constant or sigma, (62) in gamma."""
+    kind = draw(st.sampled_from(["logistic", "chain-c", "chain-sigma", "62-gamma"]))
+    if kind == "logistic":
+        h, sigma = draw(st.integers(2, 6)), draw(st.floats(0.3, 3.0))
+        return ["continue", "--system=logistic", f"--depth={h}", f"--sigma={sigma:.4g}", "--param=gamma",
+                f"--from={draw(st.floats(-0.5, -0.01)):.4g}", f"--to={draw(st.floats(0.1, 2.0)):.4g}",
+                "--max-time=20", "--json"], kind
+    dims = draw(st.sampled_from(["1,1,1", "1,1,1,1"]))
+    sigma = float(f"{draw(st.floats(0.5, 2.0)):.4g}")
+    n_laws = dims.count(",") - 1
+    c = [float(f"{draw(st.floats(-0.8, 0.8)):.3g}") for _ in range(n_laws)]
+    argv = ["continue", f"--dims={dims}", f"--sigma={sigma:g}", "--leaf=" + ",".join(f"{v:g}" for v in c),
+            "--max-time=20", "--json"]
+    if kind == "chain-c":
+        to = float(f"{draw(st.floats(-1.0, 1.0)):.3g}")
+        assume(abs(to - c[0]) > 0.05)
+        argv += ["--param=c1", f"--to={to:g}"]
+    elif kind == "chain-sigma":
+        to = float(f"{draw(st.floats(0.2, 3.0)):.3g}")
+        assume(abs(to - sigma) > 0.05)
+        argv += ["--param=sigma1", f"--to={to:g}"]
+    else:
+        argv = ["continue", "--dims=1,1,1", f"--sigma={sigma:g}", "--param=gamma",
+                f"--to={draw(st.floats(0.1, 2.5)):.3g}", "--max-time=20", "--json"]
+    return argv, kind
+
+
+def test_cli_valid_continue_fuzz():
+    """Valid `dlnsys continue` runs: exit 0, JSON whose branch stays in the parameter range, every point an
+    equilibrium of the logistic equation (checked here, independently), special points inside the branch."""
+    outcomes = Counter()
+
+    @profile(20, 200)
+    @given(case=valid_continue_argv())
+    def run(case):
+        argv, kind = case
+        FUZZ_COUNTS["cli valid continue"] += 1
+        status, out, err, secs = run_cli(argv)
+        check_outcome(argv, status, out, err, secs)
+        outcomes[status] += 1
+        if status != 0:
+            return
+        b = json.loads(out)
+        p = np.array(b["parameter"], float)
+        opt = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+        lo, hi = sorted(float(opt[k]) for k in ("from", "to")) if "from" in opt else (None, None)
+        if lo is not None:
+            assert np.all((p >= lo - 1e-9) & (p <= hi + 1e-9)), (argv, p.min(), p.max())
+        assert b["status"] in ("ok", "unbounded", "max_time", "max_steps", "failed"), b["status"]
+        for sp in b["special_points"]:
+            assert 0 <= sp["index"] < len(p) and sp["parameter"] == pytest.approx(p[sp["index"]], abs=1e-12)
+        if kind == "logistic":
+            h, sigma = int(opt["depth"]), float(opt["sigma"])
+            z = np.array(b["states"], float)[:, 0]
+            assert np.max(np.abs(z ** (h - 1) * (sigma - z ** h) - p * z)) <= 1e-9 * max(1.0, np.max(np.abs(z)) ** (2 * h))
+
+    run()
+    # careful inputs must mostly succeed: a fuzzer that only ever reaches exit 2 tests nothing here
+    assert outcomes[0] >= 0.8 * sum(outcomes.values()), outcomes
+
+
+def test_cli_valid_manifolds_fuzz():
+    """Valid `dlnsys manifolds` runs on small networks: exit 0 and one set per signature (2^d_y)."""
+    outcomes = Counter()
+
+    @profile(8, 60)
+    @given(dims=st.sampled_from(["3,1,1", "2,2,1", "1,1,1", "2,1,2"]), data=st.data())
+    def run(dims, data):
+        dl = [int(v) for v in dims.split(",")]
+        n_laws = sum(d * (d + 1) // 2 for d in dl[1:-1])
+        sigma = ",".join(f"{v:.3g}" for v in sorted(data.draw(st.lists(st.floats(0.5, 3.0), min_size=dl[-1],
+                                                                       max_size=dl[-1], unique=True)), reverse=True))
+        leaf = data.draw(st.one_of(st.just(["--balanced"]), st.lists(st.floats(-0.8, 0.8), min_size=n_laws,
+                                                                     max_size=n_laws).map(
+            lambda v: ["--leaf=" + ",".join(f"{x:.3g}" for x in v)])))
+        argv = ["manifolds", "--dims", dims, "--sigma", sigma, *leaf, "--starts", "2", "--max-time", "8", "--json"]
+        if len(set(sigma.split(","))) < dl[-1]:
+            return                                   # rounding made two sigma equal: not a careful input
+        FUZZ_COUNTS["cli valid manifolds"] += 1
+        status, out, err, secs = run_cli(argv)
+        check_outcome(argv, status, out, err, secs)
+        outcomes[status] += 1
+        if status == 0:
+            res = json.loads(out)
+            assert len(res["sets"]) == 2 ** dl[-1], (argv, len(res["sets"]))
+
+    run()
+    assert outcomes[0] >= 0.8 * sum(outcomes.values()), outcomes
+
+
 def test_cli_top_level_fuzz():
     """The top level: unknown commands, no command, --version, junk."""
     for argv in ([], ["--version"], ["bogus"], ["--bogus"], ["-h"], ["simulate"], ["simulate", "--help"],
