@@ -53,6 +53,7 @@ __all__ = [
     "alignment_curves", "plateau_marks", "arc_curves", "branch_plot", "spectrum_scatter", "network_graph",
     "basin_image", "hyperbola_paths", "label_of_signature", "holomap", "curve_paths_3d", "plotly_legend",
     "click_to_integrate", "KIND_MARKERS", "kind_style", "direction_arrows", "start_points_3d",
+    "plotly_hover", "special_points", "format_eigenvalues",
 ]
 
 #: Named colours used across the gallery.
@@ -73,6 +74,10 @@ KIND_COLORS = {
     "strict saddle": COLORS["saddle"],
     "non-strict saddle": COLORS["non-strict"],
     "strict or non-strict saddle": "#9467bd",
+    # equilibria of scalar equations such as (61), classified by the sign of f'(z)
+    "stable": COLORS["minimum"],
+    "unstable": COLORS["saddle"],
+    "semi-stable": COLORS["non-strict"],
 }
 #: A qualitative palette (from Tableau) for families of curves.
 #: Without the green, red and orange of the critical points, so that no family of curves shares a colour
@@ -98,8 +103,20 @@ def dim(name, label=None, **kw):
     return hv.Dimension(name, label=label or name, **kw)
 
 
+def _kind_key(kind) -> str:
+    """The key of :data:`KIND_MARKERS`/:data:`KIND_COLORS` for ``kind``: itself if listed, ``"semi-stable"``
+    for any ``"semi-stable ..."``, ``"strict saddle"`` for another saddle or unstable point, else
+    ``"global minimum"``."""
+    kind = str(kind or "")
+    if kind in KIND_COLORS:
+        return kind
+    if kind.startswith("semi-stable"):
+        return "semi-stable"
+    return "strict saddle" if ("saddle" in kind or "unstable" in kind) else "global minimum"
+
+
 def kind_color(kind) -> str:
-    return KIND_COLORS.get(kind, COLORS["saddle"] if kind and "saddle" in kind else COLORS["minimum"])
+    return KIND_COLORS[_kind_key(kind)]
 
 
 def label_of_signature(S) -> str:
@@ -258,12 +275,15 @@ KIND_MARKERS = {
     "strict saddle": ("square", "open"),
     "non-strict saddle": ("diamond", "half"),
     "strict or non-strict saddle": ("triangle", "half"),
+    "stable": ("circle", "filled"),
+    "unstable": ("square", "open"),
+    "semi-stable": ("diamond", "half"),
 }
 
 
 def kind_style(kind, size=11) -> dict:
     """Bokeh style of a critical point of ``kind`` (see :data:`KIND_MARKERS`)."""
-    marker, fill = KIND_MARKERS.get(kind, ("square", "open") if kind and "saddle" in kind else ("circle", "filled"))
+    marker, fill = KIND_MARKERS[_kind_key(kind)]
     color = kind_color(kind)
     style = dict(marker=marker, size=size, line_color=color if fill == "open" else "black", line_width=1)
     if fill == "filled":
@@ -275,27 +295,82 @@ def kind_style(kind, size=11) -> dict:
     return style
 
 
-def _fmt_eigenvalues(ev) -> str:
-    ev = np.atleast_1d(np.asarray(ev, float))
-    return ", ".join(f"{v:.4g}" for v in ev)
+def format_eigenvalues(ev, max_shown=8) -> str:
+    """``"-1.5, 0.25"``; a spectrum longer than ``max_shown`` is summarized by its count, its three smallest
+    and three largest values and the number of positive ones."""
+    ev = np.sort(np.atleast_1d(np.asarray(ev, float)).ravel())
+    fmt = lambda vs: ", ".join(f"{v:.4g}" for v in vs)        # noqa: E731
+    if ev.size <= max_shown:
+        return fmt(ev)
+    return f"{ev.size} values: {fmt(ev[:3])}, …, {fmt(ev[-3:])} ({int(np.sum(ev > 0))} > 0)"
 
 
-def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=None, eigenvalues=None):
-    """Equilibria as points, one element per kind: green filled circles (minima), red open squares (strict
-    saddles), orange half-tone diamonds (non-strict saddles). Hovering shows the coordinates, the kind and,
-    if given, the leaf eigenvalues (``eigenvalues``: one array per point)."""
+_fmt_eigenvalues = format_eigenvalues
+
+
+def _equilibrium_rows(states, kinds, dims, eigenvalues, extra):
     states = np.atleast_2d(np.asarray(states, float))
-    kinds = list(kinds)
-    kd = _wdims(dims, names)
-    evs = [""] * len(kinds) if eigenvalues is None else [_fmt_eigenvalues(e) for e in eigenvalues]
+    kinds = [str(k) for k in kinds]
+    if len(states) != len(kinds) and not (len(kinds) == 0 and states.size == 0):
+        raise ValueError(f"kinds: one entry per point ({len(states)}), got {len(kinds)}")
+    # without eigenvalues the hover says so (the gallery always gives them: tests/test_gallery.py)
+    evs = ["not given"] * len(kinds) if eigenvalues is None else [_fmt_eigenvalues(e) for e in eigenvalues]
     if len(evs) != len(kinds):
         raise ValueError(f"eigenvalues: one entry per point ({len(kinds)}), got {len(evs)}")
-    vd = [dim("kind"), dim("eigenvalues", "leaf eigenvalues")]
+    extra = dict(extra or {})
+    for name, vals in extra.items():
+        if len(vals) != len(kinds):
+            raise ValueError(f"extra[{name!r}]: one entry per point ({len(kinds)}), got {len(vals)}")
+    rows = [tuple(states[i, list(dims)]) + (kinds[i], evs[i]) + tuple(v[i] for v in extra.values())
+            for i in range(len(kinds))]
+    return rows, kinds
+
+
+def _label_of(label, kind):
+    if isinstance(label, dict):
+        return label.get(kind, kind)
+    return label or kind
+
+
+def _extra_dims(extra):
+    return [d if isinstance(d, hv.Dimension) else dim(str(d)) for d in (extra or {})]
+
+
+def equilibrium_points(states, kinds, dims=(0, 1), label=None, size=11, names=None, eigenvalues=None,
+                       eigenvalue_label="leaf eigenvalues", kdims=None, extra=None, show_kinds=None):
+    """Equilibria as points, one element per kind: green filled circles (minima, stable points), red open
+    squares (strict saddles, unstable points), orange half-tone diamonds (non-strict saddles, semi-stable
+    points); see :data:`KIND_MARKERS`. Hovering shows the coordinates, the kind and the eigenvalues.
+
+    Parameters
+    ----------
+    states : array (N, n)
+        The points; coordinates ``dims`` are drawn.
+    kinds : sequence of str
+        The kind of each point (``"global minimum"``, ``"strict saddle"``, ``"non-strict saddle"``, or
+        ``"stable"``, ``"unstable"``, ``"semi-stable ..."`` for scalar equations).
+    eigenvalues : sequence of arrays, optional
+        One array per point: the eigenvalues of the Jacobian restricted to the leaf of the point
+        (``LeafEquilibrium.leaf_eigenvalues``, ``dlnsys.spectrum(net, x, on_leaf=True)``), or of the
+        Jacobian where there is no leaf reduction; ``eigenvalue_label`` names them in the hover (which
+        says "not given" without them; every gallery page gives them).
+    label : str or dict, optional
+        Legend label of every element, or ``{kind: label}`` (default: the kind).
+    kdims : list of Dimension, optional
+        The axes, when they are not the weights ``w_i`` (default from ``dims`` and ``names``).
+    extra : dict, optional
+        More hover columns ``{name or Dimension: values (one per point)}``.
+    show_kinds : sequence of str, optional
+        Kinds that get an element even without points, in this order (the layers of every frame of a
+        :func:`holomap` must be the same); kinds not listed follow.
+    """
+    rows, kinds = _equilibrium_rows(states, kinds, dims, eigenvalues, extra)
+    kd = list(kdims) if kdims is not None else _wdims(dims, names)
+    vd = [dim("kind"), dim("eigenvalues", eigenvalue_label)] + _extra_dims(extra)
     els = []
-    for kind in dict.fromkeys(kinds):
-        sel = [i for i, k in enumerate(kinds) if k == kind]
-        rows = [tuple(states[i, list(dims)]) + (kind, evs[i]) for i in sel]
-        els.append(hv.Points(rows, kdims=kd, vdims=vd, label=label or kind).opts(
+    for kind in dict.fromkeys(list(show_kinds or []) + kinds):
+        sel = [r for r, k in zip(rows, kinds) if k == kind]
+        els.append(hv.Points(sel, kdims=kd, vdims=vd, label=_label_of(label, kind)).opts(
             tools=["hover"], **kind_style(kind, size)))
     return hv.Overlay(els)
 
@@ -352,7 +427,9 @@ def click_to_integrate(spec, *, key="trace", dims=(0, 1), base=None, params=None
 
 def plotly_legend(plot, element):
     """HoloViews plotly hook (``.opts(hooks=[plotly_legend], backend="plotly")``) that lists every named trace
-    in the legend: HoloViews hides the legend entries of ``Path3D`` traces, and duplicate names are shown once."""
+    in the legend: HoloViews hides the legend entries of ``Path3D`` traces, and duplicate names are shown once.
+    Set on an overlay, it runs on each of its elements (those without hooks of their own); it also gives the
+    points of a :class:`holoviews.Scatter3D` their hover text (:func:`plotly_hover`)."""
     fig = plot.state
     seen = set()
     for trace in fig.get("data", []):
@@ -365,23 +442,53 @@ def plotly_legend(plot, element):
     layout["showlegend"] = True
     layout["legend"] = {"x": 1.0, "y": 1.0, "xanchor": "left", "yanchor": "top", "bgcolor": "rgba(255,255,255,0.8)",
                         "font": {"size": 11}}
+    plotly_hover(plot, element)
 
 
 _PLOTLY_SYMBOL = {"circle": "circle", "square": "square", "diamond": "diamond", "triangle": "diamond"}
 
 
-def equilibrium_points_3d(states, kinds, dims=(0, 1, 2), size=6, names=None):
+def _hover_value(v):
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def plotly_hover(plot, element):
+    """HoloViews plotly hook: the hover text of every point of a :class:`holoviews.Scatter3D` lists all the
+    element's dimensions (coordinates and value columns such as the kind and the eigenvalues of an
+    equilibrium), one per line, with their labels; other elements are left alone. Set it on the overlay
+    (``overlay.opts(hv.opts.Overlay(hooks=[viz.plotly_hover], backend="plotly"))``), where it runs on each
+    element; :func:`plotly_legend` does it too. (An element's own hooks replace those of its overlay, which is
+    why :func:`equilibrium_points_3d` sets none.)"""
+    if not isinstance(element, hv.Scatter3D) or isinstance(element, hv.TriSurface) or not element.vdims:
+        return
+    traces = plot.state.get("data", [])
+    if not traces:
+        return
+    dims = element.dimensions()
+    cols = [element.dimension_values(d) for d in dims]
+    text = ["<br>".join(f"{d.pprint_label} = {_hover_value(c[i])}" for d, c in zip(dims, cols))
+            for i in range(len(element))]
+    traces[0]["hovertext"] = text
+    traces[0]["hoverinfo"] = "text+name"
+
+
+def equilibrium_points_3d(states, kinds, dims=(0, 1, 2), size=6, names=None, eigenvalues=None,
+                          eigenvalue_label="leaf eigenvalues", label=None, kdims=None, extra=None):
     """Equilibria in 3D (plotly), one element per kind, with the markers of :data:`KIND_MARKERS`
-    (plotly symbols: filled circle, open square, half-tone diamond)."""
-    states = np.atleast_2d(np.asarray(states, float))
-    kinds = list(kinds)
-    kd = _wdims(dims, names)
+    (plotly symbols: filled circle, open square, half-tone diamond). Hovering shows the coordinates, the
+    kind and the eigenvalues (as in :func:`equilibrium_points`; ``label``, ``kdims`` and
+    ``extra`` as there) when the overlay has the hook :func:`plotly_legend` or :func:`plotly_hover`."""
+    rows, kinds = _equilibrium_rows(states, kinds, dims, eigenvalues, extra)
+    kd = list(kdims) if kdims is not None else _wdims(dims, names)
+    vd = [dim("kind"), dim("eigenvalues", eigenvalue_label)] + _extra_dims(extra)
     els = []
     for kind in dict.fromkeys(kinds):
-        sel = np.array([k == kind for k in kinds])
-        marker, fill = KIND_MARKERS.get(kind, ("square", "open") if "saddle" in str(kind) else ("circle", "filled"))
+        sel = [r for r, k in zip(rows, kinds) if k == kind]
+        marker, fill = KIND_MARKERS[_kind_key(kind)]
         symbol = _PLOTLY_SYMBOL[marker] + ("-open" if fill == "open" else "")
-        els.append(hv.Scatter3D(states[sel][:, list(dims)], kdims=kd, label=kind).opts(
+        els.append(hv.Scatter3D(sel, kdims=kd, vdims=vd, label=_label_of(label, kind)).opts(
             color=kind_color(kind), size=size, marker=symbol, opacity=0.55 if fill == "half" else 1.0,
             backend="plotly"))
     return hv.Overlay(els)
@@ -589,19 +696,43 @@ def branch_plot(branch, y=None, ylabel="w₁", xlabel=None, color="#1f77b4", lab
             name = f"{label}, {stab}" if label else stab
             els.append(hv.Curve((xy[:, 0], xy[:, 1]), kx, ky, label=name).opts(line_width=3, **style[stab]))
     if special:
-        pts = []
-        for b in branches:
-            for sp in b.special_points:
-                if sp.type in ("LP", "BP") and not any(abs(sp.parameter - q[0]) < 1e-9 and
-                                                       abs(float(np.asarray(y(np.asarray(sp.state)[None]))[0]) - q[1])
-                                                       < 1e-9 for q in pts):
-                    pts.append((sp.parameter, float(np.asarray(y(np.asarray(sp.state)[None]))[0]), sp.type))
-        if pts:
-            els.append(hv.Points([q[:2] for q in pts], [kx, ky], label="special points (LP fold, BP branch point)")
-                       .opts(color="black", marker="diamond", size=14))
-            els.append(hv.Labels([(q[0], q[1], "  " + q[2]) for q in pts], [kx, ky], "text").opts(
-                text_font_size="11pt", text_align="left", text_baseline="bottom", text_font_style="bold"))
+        els.extend(special_points(branches, y=y, xlabel=xlabel, ylabel=ylabel).values())
     return hv.Overlay(els)
+
+
+def special_points(branches, y=None, xlabel="p", ylabel="w₁", types=("LP", "BP"), tol=1e-5):
+    """The folds (LP) and branch points (BP) of :class:`~dlnsys.continuation.Branch` objects (and of the
+    branches switched to at a BP) as black diamonds labelled with their type in bold, on the axes
+    ``(parameter, y(state))`` of :func:`branch_plot`; hovering shows the type, the parameter, the state and
+    the eigenvalues of the Jacobian on the leaf there (one of them crosses zero). A point met twice (a BP is
+    the end of the branches switched to there, or where two branches meet) is drawn once: points of the same type within
+    ``tol`` (relative to ``1 + |value|``) in both coordinates are one. ``branches``: a
+    :class:`~dlnsys.continuation.Branch` (with the branches switched to) or a list of branches. Returns an
+    overlay of the points and their labels, empty when there is no such point."""
+    y = y or (lambda S: np.asarray(S)[:, 0])
+    kx, ky = dim("p", xlabel), dim("y", ylabel)
+    if not isinstance(branches, (list, tuple)):
+        branches = list(branches.all_branches())
+    pts = []
+    for b in branches:
+        for sp in b.special_points:
+            if sp.type not in types:
+                continue
+            yv = float(np.asarray(y(np.asarray(sp.state)[None]))[0])
+            if any(q[2] == sp.type and abs(sp.parameter - q[0]) <= tol * (1 + abs(q[0]))
+                   and abs(yv - q[1]) <= tol * (1 + abs(q[1])) for q in pts):
+                continue
+            state = "(" + ", ".join(f"{v:.4g}" for v in np.atleast_1d(sp.state)) + ")"
+            pts.append((float(sp.parameter), yv, sp.type, state, _fmt_eigenvalues(sp.eigenvalues)))
+    if not pts:
+        return hv.Overlay([])
+    vd = [dim("type", "special point"), dim("state"), dim("eigenvalues", "leaf eigenvalues")]
+    marks = hv.Points(pts, [kx, ky], vd, label="LP fold, BP branch point").opts(
+        color="black", marker="diamond", size=14, tools=["hover"])
+    text = hv.Labels([(q[0], q[1], "  " + q[2]) for q in pts], [kx, ky], dim("text", "special point")).opts(
+        text_font_size="11pt", text_align="left", text_baseline="bottom", text_font_style="bold",
+        text_color="black")
+    return hv.Overlay([marks, text])
 
 
 def _param_symbol(param):

@@ -5,6 +5,8 @@
 #           nodejs (runs the emitted JavaScript models in tests/test_emit_javascript.py)
 #   venv39  .venv39: Python 3.9 + pinned PyDSTool (PyDSTool 0.91 does not import on Python >= 3.10
 #           nor with numpy >= 1.20)
+#   gallery_assets  Plotly's gl3d partial bundle (npm registry, sha512-checked) into ~/.cache/dlnsys/js:
+#           `dlnsys gallery assets`; the gallery's 3-D pages ship it instead of the full plotly.js
 # (selenium, which drives Debian's chromium through Debian's chromedriver with no browser download,
 #  is in the `test` extra of pyproject.toml.)
 #
@@ -97,8 +99,16 @@ run() {  # run one step in a subshell with errexit on, time it, apply the failur
     rm -f "$LOG.err"
 }
 
+step_gallery_assets() {
+    # Plotly's gl3d partial bundle for the gallery (the size test of tests/test_gallery.py needs it)
+    local out
+    out=$(.venv/bin/dlnsys gallery assets 2>&1) || { echo "${out##*$'\n'}" >&2; return 1; }
+    say "${out##*$'\n'}"
+}
+
 run apt
 run venv39
+run gallery_assets
 
 if [ $failed -ne 0 ]; then
     if [ "${CI:-}" = "true" ]; then

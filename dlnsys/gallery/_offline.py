@@ -114,7 +114,12 @@ STATIC_DIR = "_static"
 _MIN_SHARED = 16_384
 _INLINE_BLOCK = re.compile(r'<script type="text/javascript">(.*?)</script>|<style>(.*?)</style>', re.DOTALL)
 _BANNER = re.compile(r"/\*\s*BEGIN\s+([\w.-]+?)(?:\.min)?\.js|plotly\.js v|es-module-shims|maplibregl")
-_STATIC_REF = re.compile(r'(?:src|href)="' + STATIC_DIR + r'/([\w.-]+)"')
+# src="_static/x.js", href="_static/x.css", and "url":"_static/x.css" of the serialized document
+_STATIC_REF = re.compile(r'(?:src=|href=|\\?"url\\?":\\?)"' + STATIC_DIR + r'/([\w.-]+)\\?"')
+# Panel's stylesheets, inlined as data: URIs by inline_cdn_references (up to 87 kB a page, repeated on
+# every page); the small ones stay inline
+_CSS_DATA_URI = re.compile(r"data:text/css;base64,([A-Za-z0-9+/]+={0,2})")
+_MIN_SHARED_CSS = 2048
 
 
 def _library_name(body: str) -> str:
@@ -126,7 +131,7 @@ def _library_name(body: str) -> str:
     return {"p": "plotly", "e": "es-module-shims", "m": "maplibre"}[m.group(0)[0]]
 
 
-def externalize_libraries(html: str, static_dir) -> tuple[str, list[str]]:
+def externalize_libraries(html: str, static_dir, plotly_bundle=None) -> tuple[str, list[str]]:
     """Move the inlined library code of a saved page into shared files; returns ``(html, names)``.
 
     Panel saves every page with its own copy of Bokeh, Panel and Plotly (3-9 MB, nearly all of a
@@ -137,11 +142,21 @@ def externalize_libraries(html: str, static_dir) -> tuple[str, list[str]]:
     concurrent writers write the same bytes (atomically). Relative references keep pages working
     from disk (``file://``) and from ``dlnsys gallery serve``; scripts stay synchronous and in order,
     so they execute exactly as when inlined. Small per-page scripts and the page's document stay inline.
+    ``plotly_bundle``: the path of Plotly's gl3d partial bundle (:mod:`._plotly_bundle`), written in
+    place of the full plotly.js when every trace type of the page is in it.
+    Panel's stylesheets, which :func:`inline_cdn_references` made ``data:`` URIs inside the serialized
+    document (``ImportedStyleSheet``), become shared ``_static/panel-<hash>.css`` files too: Bokeh loads
+    them with ``<link>`` elements, which resolve relative to the page, from disk as from the server.
     """
     from .._io import write_bytes_atomic
 
+    from ._plotly_bundle import uses_only_gl3d_traces
+
     static_dir = pathlib.Path(static_dir)
     names = []
+    gl3d = None
+    if plotly_bundle is not None and uses_only_gl3d_traces(html):
+        gl3d = pathlib.Path(plotly_bundle).read_bytes()
 
     def repl(m):
         js = m.group(1) is not None
@@ -149,7 +164,10 @@ def externalize_libraries(html: str, static_dir) -> tuple[str, list[str]]:
         if len(body) < _MIN_SHARED:
             return m.group(0)
         data = body.encode("utf-8")
-        name = f"{_library_name(body)}-{hashlib.sha256(data).hexdigest()[:16]}.{'js' if js else 'css'}"
+        lib = _library_name(body)
+        if js and lib == "plotly" and gl3d is not None:
+            data, lib = gl3d, "plotly-gl3d"
+        name = f"{lib}-{hashlib.sha256(data).hexdigest()[:16]}.{'js' if js else 'css'}"
         target = static_dir / name
         if not target.is_file() or target.stat().st_size != len(data):
             static_dir.mkdir(parents=True, exist_ok=True)
@@ -159,7 +177,20 @@ def externalize_libraries(html: str, static_dir) -> tuple[str, list[str]]:
             return f'<script type="text/javascript" src="{STATIC_DIR}/{name}"></script>'
         return f'<link rel="stylesheet" href="{STATIC_DIR}/{name}">'
 
-    return _INLINE_BLOCK.sub(repl, html), names
+    def repl_css(m):
+        if len(m.group(1)) < _MIN_SHARED_CSS:
+            return m.group(0)
+        data = base64.b64decode(m.group(1))
+        name = f"panel-{hashlib.sha256(data).hexdigest()[:16]}.css"
+        target = static_dir / name
+        if not target.is_file() or target.stat().st_size != len(data):
+            static_dir.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(target, data)
+        names.append(name)
+        return f"{STATIC_DIR}/{name}"
+
+    html = _INLINE_BLOCK.sub(repl, html)
+    return _CSS_DATA_URI.sub(repl_css, html), names
 
 
 def static_references(html: str) -> set[str]:

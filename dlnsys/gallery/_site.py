@@ -69,6 +69,8 @@ class BuildReport:
     seconds: float
     jobs: int
     cache_dir: str | None
+    plotly_bundle: str = ""        # "gl3d" (the partial bundle), "full", or "" (no plotly page)
+    site_bytes: int = 0            # everything under ``out``: pages, _static/, downloads/, index
 
     @property
     def ok(self) -> bool:
@@ -80,7 +82,8 @@ class BuildReport:
 
     def to_dict(self) -> dict:
         return {"out": self.out, "index": self.index, "seconds": round(self.seconds, 3), "jobs": self.jobs,
-                "cache_dir": self.cache_dir, "ok": self.ok,
+                "cache_dir": self.cache_dir, "ok": self.ok, "plotly_bundle": self.plotly_bundle,
+                "site_bytes": self.site_bytes,
                 "pages": [{k: (round(v, 3) if isinstance(v, float) else v)
                            for k, v in dataclasses.asdict(p).items() if k != "thumbnail"} for p in self.pages]}
 
@@ -238,6 +241,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
     from panel.io.save import save as pn_save
 
     from .._clicktrace import RESTORE_JS
+    from ._compact import compact_document
     from ._offline import OfflineError, external_references, inline_cdn_references
     from ._registry import SECTIONS
 
@@ -266,6 +270,7 @@ def render_page_html(portrait, blocks, *, prev=None, nxt=None, compute_seconds=0
     pn_save(column, buf, resources=INLINE, embed=True, max_states=max_states, progress=False,
             template=PAGE_TEMPLATE, template_variables=variables, title=f"{portrait.title} · dlnsys gallery")
     page, _ = inline_cdn_references(buf.getvalue())
+    page = compact_document(page)          # small arrays as lists, float32 where exact to 1e-4 of the span
     left = external_references(page)
     if left:
         raise OfflineError(f"{portrait.slug}: the page still references the network: {left[:3]}")
@@ -304,12 +309,14 @@ def _worker_init(single_blas_thread=False):
 
 
 def _write_page(target, page: str) -> int:
-    """Write a rendered page with its libraries moved to the shared ``_static/`` folder next to it;
-    returns the size of the page's own file (bytes)."""
+    """Write a rendered page with its libraries moved to the shared ``_static/`` folder next to it
+    (Plotly's gl3d partial bundle instead of the full plotly.js when it is cached); returns the size of
+    the page's own file (bytes)."""
     from ._offline import STATIC_DIR, externalize_libraries
+    from ._plotly_bundle import cached_gl3d_bundle
 
     target = pathlib.Path(target)
-    page, _ = externalize_libraries(page, target.parent / STATIC_DIR)
+    page, _ = externalize_libraries(page, target.parent / STATIC_DIR, plotly_bundle=cached_gl3d_bundle())
     data = page.encode("utf-8")
     _atomic_write(target, data)
     return len(data)
@@ -332,7 +339,8 @@ def _prune_static(out):
 
 def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug, parallel=False):
     """Build one page in a worker; returns a :class:`PageResult` (never raises)."""
-    from ._downloads import DOWNLOADS_DIR, downloads_html, write_downloads
+    from ._compact import simplify_curves
+    from ._downloads import DOWNLOADS_DIR, MODELS_DIR, downloads_html, shared_model_folders, write_downloads
     from ._registry import portraits
     from ._thumb import svg_thumbnail
 
@@ -355,9 +363,8 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
             except (ValueError, KeyError, TypeError):
                 cached = None        # a damaged cache entry (e.g. edited by hand): compute the page again
             if cached is not None:
-                if (entry / "downloads").is_dir():
-                    shutil.copytree(entry / "downloads", pathlib.Path(out_dir, DOWNLOADS_DIR, slug),
-                                    dirs_exist_ok=True)
+                if (entry / "downloads").is_dir():     # the page's folder and the shared model folders it uses
+                    shutil.copytree(entry / "downloads", pathlib.Path(out_dir, DOWNLOADS_DIR), dirs_exist_ok=True)
                 _write_page(target, page_text)
                 return PageResult(slug=slug, ok=True, seconds=time.perf_counter() - t0, cached=True,
                                   bytes=target.stat().st_size, thumbnail=thumb_text, **cached)
@@ -366,6 +373,9 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
         blocks = p.draw(data)
         if any(b.backend == "plotly" for b in blocks) and not p.plotly:
             raise ValueError(f"portrait {slug}: a block uses the plotly backend; declare Portrait(..., plotly=True)")
+        # curves keep the points a screen can show (1/1000 of the drawn range): pages and downloads shrink
+        # several-fold, the figures do not change (dlnsys/gallery/_compact.py)
+        blocks = [dataclasses.replace(b, obj=simplify_curves(b.obj)) for b in blocks]
         t2 = time.perf_counter()
         items = write_downloads(out_dir, slug, blocks, p.models() if p.models else [],
                                 files=p.files() if p.files else None)
@@ -380,7 +390,10 @@ def _build_page(slug, out_dir, cache_dir, common, context, prev_slug, next_slug,
             tmp = pathlib.Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
             (tmp / "page.html").write_text(page, encoding="utf-8")
             (tmp / "thumb.svg").write_text(thumb, encoding="utf-8")
-            shutil.copytree(pathlib.Path(out_dir, DOWNLOADS_DIR, slug), tmp / "downloads")
+            shutil.copytree(pathlib.Path(out_dir, DOWNLOADS_DIR, slug), tmp / "downloads" / slug)
+            for name in shared_model_folders(items):
+                shutil.copytree(pathlib.Path(out_dir, DOWNLOADS_DIR, MODELS_DIR, name),
+                                tmp / "downloads" / MODELS_DIR / name)
             (tmp / "meta.json").write_text(json.dumps({"slug": slug, "compute_seconds": res.compute_seconds,
                                                        "render_seconds": res.render_seconds, "plots": nplots}))
             try:
@@ -492,6 +505,14 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
     # (4.6 MB) into every page it saves afterwards. The pool hands out tasks in submission order, so no
     # worker renders a bokeh-only page after a plotly one. Within each group, expensive pages first.
     order = sorted(range(len(ports)), key=lambda i: (ports[i].plotly, -ports[i].cost))
+    plotly_bundle = ""
+    if any(p.plotly for p in ports):
+        from ._plotly_bundle import cached_gl3d_bundle
+
+        plotly_bundle = "gl3d" if cached_gl3d_bundle() is not None else "full"
+        if plotly_bundle == "full":
+            log("note: Plotly's gl3d bundle is not cached (run 'dlnsys gallery assets' once): the 3-D pages "
+                "use the full plotly.js, 3 MB more")
     tasks = []
     for i in order:
         p = ports[i]
@@ -527,8 +548,9 @@ def build(out=DEFAULT_OUT, *, jobs=None, cache=True, cache_dir=None, only=None, 
     seconds = time.perf_counter() - t0
     index = out / "index.html"
     _atomic_write(index, _index_html(ports, ordered, seconds, jobs).encode("utf-8"))   # whole or not at all
+    site_bytes = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and f.name != _MARKER)
     report = BuildReport(out=os.fspath(out), index=os.fspath(index), pages=ordered, seconds=seconds, jobs=jobs,
-                         cache_dir=cache_dir)
+                         cache_dir=cache_dir, plotly_bundle=plotly_bundle, site_bytes=site_bytes)
     meta = report.to_dict()
     meta["versions"] = _versions()
     meta["portraits"] = [{"slug": p.slug, "title": p.title, "section": p.section, "file": p.filename,

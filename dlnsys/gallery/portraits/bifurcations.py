@@ -46,19 +46,27 @@ def draw_gamma(data):
 
     from dlnsys import viz
 
-    def panel(el, title):
-        return el.opts(hv.opts.Overlay(title=title, frame_width=320, frame_height=300, show_grid=True,
-                                       legend_position="top_right", fontsize={"legend": 8.5, "title": 10.5}))
+    def panel(el, title, legend=False):
+        # one legend for the three panels (same line styles), right of the last frame: none covers a branch
+        return el.opts(hv.opts.Overlay(title=title, frame_width=265, frame_height=300, show_grid=True,
+                                       show_legend=legend, legend_position="right",
+                                       fontsize={"legend": 8.5, "title": 10.5}))
 
-    p2 = panel(viz.branch_plot(data["h2"], ylabel="z", xlabel="γ"), "(a) (61) with −γz, h = 2: pitchfork (BP) at γ = σ")
+    # every fold (LP) and branch point (BP) found by the continuation: a black diamond labelled LP / BP
+    p2 = panel(viz.branch_plot(data["h2"], ylabel="z", xlabel="γ"), "(a) h = 2: pitchfork (BP) at γ = σ")
+    # (b): the special points of both branches in one call, so that the BP at the origin, where both end, is
+    # labelled once
     p3 = panel(viz.branch_plot(data["h3"][0], ylabel="z", xlabel="γ", special=False)
-               * viz.branch_plot(data["h3"][1], ylabel="z", xlabel="γ"),
-               "(b) h = 3: fold (LP) at γ = ¾σ·∛(σ/4)")
-    p62 = panel(viz.branch_plot(data["n62"], ylabel="w₁", xlabel="γ"), "(c) regularized (62): pitchfork at γ = σ")
+               * viz.branch_plot(data["h3"][1], ylabel="z", xlabel="γ", special=False)
+               * viz.special_points([b for br in data["h3"] for b in br.all_branches()], ylabel="z", xlabel="γ"),
+               "(b) h = 3: fold (LP), γ = ¾σ∛(σ/4)")
+    p62 = panel(viz.branch_plot(data["n62"], ylabel="w₁", xlabel="γ"), "(c) regularized (62): BP at γ = σ",
+                legend=True)
     return [Block(hv.Layout([p2, p3, p62]).cols(3).opts(shared_axes=False),
                   caption="Solid: stable equilibria, dashed red: unstable (eigenvalues of the Jacobian; with γ > 0 "
                           "there are no conservation laws). Diamonds: branch points (BP) and folds (LP) located by "
-                          "dlnsys.continuation (test functions refined by bisection). The branch points at γ = 0 in "
+                          "dlnsys.continuation (test functions refined by bisection); hover one for its state and "
+                          "eigenvalues. The branch points at γ = 0 in "
                           "(b) and (c) mark where the isolated equilibria join the continua of the unregularized flow "
                           "(the origin for h = 3, the hyperbola w₁w₂ = σ for (62)).")]
 
@@ -73,25 +81,26 @@ def draw_leaf(data):
     w_plots, lam_plots = [], []
     for k, (sigma, r) in enumerate(data["branches"].items()):
         b, col = r["branch"], viz.PALETTE[k]
-        S = np.asarray(b.states)
         lam = np.array([float(np.max(ev)) for ev in b.eigenvalues])
-        w_plots += [hv.Curve((b.parameter, S[:, 0]), cd, viz.dim("w", "equilibrium (64)"), label=f"w₁, σ = {sigma:g}")
-                    .opts(color=col, line_width=3),
-                    hv.Curve((b.parameter, S[:, 1]), cd, viz.dim("w", "equilibrium (64)"), label=f"w₂, σ = {sigma:g}")
-                    .opts(color=col, line_width=3, line_dash="dashed"),
-                    hv.Scatter((r["c"][::12], r["closed_w1"][::12]), cd, viz.dim("w", "equilibrium (64)"))
-                    .opts(color="black", size=4, marker="x")]
+        # viz.branch_plot: solid where stable on the leaf (dashed red if it were unstable), folds (LP) and branch
+        # points (BP) labelled (this branch has none); w2 as a thinner line
+        w_plots += [viz.branch_plot(b, y=lambda S: np.asarray(S)[:, 0], xlabel=cd.label, ylabel="equilibrium (64)",
+                                    color=col, label=f"w₁, σ = {sigma:g}"),
+                    viz.branch_plot(b, y=lambda S: np.asarray(S)[:, 1], xlabel=cd.label, ylabel="equilibrium (64)",
+                                    color=col, label=f"w₂, σ = {sigma:g}").opts(hv.opts.Curve(line_width=1.5)),
+                    hv.Scatter((r["c"][::12], r["closed_w1"][::12]), viz.dim("p", cd.label),
+                               viz.dim("y", "equilibrium (64)")).opts(color="black", size=4, marker="x")]
         lam_plots += [hv.Curve((b.parameter, lam), cd, viz.dim("lam", "leaf eigenvalue λ"), label=f"σ = {sigma:g}")
                       .opts(color=col, line_width=3),
                       hv.Scatter((r["c"][::12], r["closed_lambda"][::12]), cd, viz.dim("lam", "leaf eigenvalue λ"))
                       .opts(color="black", size=4, marker="x")]
-    opts = dict(frame_width=440, frame_height=320, show_grid=True, legend_position="right", fontsize={"legend": 9})
+    opts = dict(frame_width=400, frame_height=320, show_grid=True, legend_position="right", fontsize={"legend": 9})
     left = hv.Overlay(w_plots).opts(title="(a) the equilibrium (64) of each leaf", **opts)
     right = hv.Overlay(lam_plots).opts(title="(b) its eigenvalue on the leaf, −(σ² + w₁⁴)/w₁²", **opts)
     worst = max(r["error"] for r in data["branches"].values())
     return [Block(hv.Layout([left, right]).cols(2).opts(shared_axes=False),
                   caption=f"Lines: the branch followed by dlnsys.continuation in the leaf constant c (bordered system "
-                          f"f(w) + μ∇π(w) = 0, π(w) = c); crosses: the closed forms (64) and −(σ² + w₁⁴)/w₁². Largest "
+                          f"f(w) + μ∇π(w) = 0, π(w) = c), w₁ thick and w₂ thin, solid where stable on the leaf; crosses: the closed forms (64) and −(σ² + w₁⁴)/w₁². Largest "
                           f"deviation from (64) along the branches: {worst:.1e}. The eigenvalue stays negative: every "
                           "leaf's equilibrium is hyperbolic and stable on its leaf; no fold or branch point.")]
 

@@ -31,7 +31,7 @@ def compute():
                 kind = "unstable"
             else:
                 kind = "semi-stable (attracting from one side)"
-            points.append((float(ze), kind))
+            points.append((float(ze), kind, float(slope)))     # slope: the Jacobian (1x1) of (61) there
         graphs[h] = dict(f=f, points=points)
 
     # (b) learning curves of the full flow from 0-balanced diagonal states (the lift of (61)):
@@ -56,9 +56,6 @@ def draw(data):
 
     z, graphs = data["z"], data["graphs"]
     zd, fd = viz.dim("z", "z (= sⱼ, any layer)"), viz.dim("zdot", "ż")
-    # stability by marker shape and fill (filled: stable, open: unstable, half-tone: semi-stable)
-    styles = {"stable": viz.kind_style("global minimum", 10), "unstable": viz.kind_style("strict saddle", 12),
-              "semi-stable (attracting from one side)": viz.kind_style("non-strict saddle", 12)}
 
     def graph(zoom):
         sel = np.abs(z) <= (0.55 if zoom else 10)
@@ -66,17 +63,19 @@ def draw(data):
         for k, (h, g) in enumerate(graphs.items()):
             els.append(hv.Curve((z[sel], g["f"][sel]), zd, fd, label=f"h = {h}").opts(
                 color=viz.PALETTE[k], line_width=2.5))
-        pts = {}
-        for h, g in graphs.items():
-            for ze, kind in g["points"]:
-                if not zoom or abs(ze) < 0.55:
-                    pts.setdefault(kind, []).append((ze, 0.0))
-        for kind, p in pts.items():
-            els.append(hv.Points(p, [zd, fd], label=kind).opts(**styles[kind]))
         els.append(hv.HLine(0).opts(color="#999", line_width=1))
+        # the equilibria; stability by marker shape and fill (viz.KIND_MARKERS: filled circle stable, open
+        # square unstable, half-tone diamond semi-stable); hover: z, the kind, f'(z) and the depth h
+        pts = [(ze, kind, slope, h) for h, g in graphs.items() for ze, kind, slope in g["points"]
+               if not zoom or abs(ze) < 0.55]
+        els.append(viz.equilibrium_points([(ze, 0.0) for ze, _, _, _ in pts], [kind for _, kind, _, _ in pts],
+                                          kdims=[zd, fd], size=11, eigenvalues=[[sl] for _, _, sl, _ in pts],
+                                          eigenvalue_label="eigenvalue f′(z) of (61)",
+                                          label={"semi-stable (attracting from one side)": "semi-stable (one side)"},
+                                          extra={viz.dim("h", "depth h"): [h for _, _, _, h in pts]}))
         title = ("(a) lower: zoom on the plateau around z = 0" if zoom
                  else "(a) ż = zʰ⁻¹(σ − zʰ), σ = 1 (eq. 61)")
-        return hv.Overlay(els).opts(title=title, frame_width=400, frame_height=330, legend_position="right",
+        return hv.Overlay(els).opts(title=title, frame_width=360, frame_height=330, legend_position="right",
                                     ylim=(-0.025, 0.025) if zoom else (-1.6, 1.6), show_grid=True,
                                     fontsize={"legend": 9})
 
@@ -93,7 +92,7 @@ def draw(data):
         for j in range(r["z"].shape[1]):
             els.append(hv.HLine(data["net_sigma"][j] ** (1.0 / data["h"])).opts(
                 color=viz.PALETTE[j], line_dash="dotted", line_width=1))
-        return hv.Overlay(els).opts(title=title, frame_width=400, frame_height=330, legend_position="bottom_right",
+        return hv.Overlay(els).opts(title=title, frame_width=360, frame_height=330, legend_position="right",
                                     show_grid=True, ylim=(0, 1.45), fontsize={"legend": 9})
 
     layout = (graph(False)

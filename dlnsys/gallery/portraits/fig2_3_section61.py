@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from .._registry import Block, Portrait
 
+FRAME_WIDTH = 285
+
 
 def compute_fig2():
     from dlnsys import Network, init
@@ -37,12 +39,13 @@ def compute_fig3():
     return dict(runs=runs)
 
 
-def _panel(el, title, **opts):
+def _panel(el, title, legend=True, **opts):
     import holoviews as hv
 
     el = el if isinstance(el, hv.Overlay) else hv.Overlay([el])
-    return el.opts(title=title, frame_width=312, frame_height=240, show_grid=True,
-                   fontsize={"legend": 8, "title": 10}, **opts)
+    # legends to the right of the frame, never over the curves; three panels and two legends fit 1280 px
+    return el.opts(title=title, frame_width=FRAME_WIDTH, frame_height=240, show_grid=True, show_legend=legend,
+                   legend_position="right", fontsize={"legend": 8, "title": 10}, **opts)
 
 
 def draw_fig2(data):
@@ -58,14 +61,13 @@ def draw_fig2(data):
         logy = name == "large"          # (a): linear loss axis, the plateaus are steps at the values (31)
         loss = viz.loss_curve(traj, logy=logy, tmin=tmin) * viz.plateau_marks(itin, "loss", logy=logy, tmin=tmin)
         plots = [
-            _panel(loss, f"{tag}: loss 𝓛", logx=True, logy=logy, show_legend=False),
+            _panel(loss, f"{tag}: loss 𝓛", legend=False, logx=True, logy=logy),
             _panel(viz.singular_value_curves(net, traj, of="layers", tmin=tmin), "singular values of A (per layer Wᵢ)",
-                   logx=True, legend_position="top_left"),
-            _panel(viz.singular_value_curves(net, traj, of="product", tmin=tmin), "singular values of Aʰ", logx=True,
-                   legend_position="top_left" if name == "small" else "top_right"),
-            _panel(viz.frobenius_curve(net, traj, tmin=tmin), "Frobenius norm ‖A(t)‖", logx=True, legend_position="top_left"),
-            _panel(viz.alignment_curves(net, traj, tmin=tmin), "alignment: Frobenius ‖Vₖ₊₁ᵀUₖ − I‖² (first d_y)", logx=True,
-                   legend_position="bottom_left" if name == "small" else "right"),
+                   logx=True),
+            _panel(viz.singular_value_curves(net, traj, of="product", tmin=tmin), "singular values of Aʰ", logx=True),
+            _panel(viz.frobenius_curve(net, traj, tmin=tmin), "Frobenius norm ‖A(t)‖", legend=False, logx=True),
+            _panel(viz.alignment_curves(net, traj, tmin=tmin), "alignment ‖Vₖ₊₁ᵀUₖ − I‖² (Frobenius, first d_y)",
+                   logx=True),
         ]
         seq = " → ".join("S = " + viz.label_of_signature(p.signature) for p in itin) or "none"
         blocks.append(Block(hv.Layout(plots).cols(3).opts(shared_axes=False),
@@ -87,10 +89,9 @@ def draw_fig3(data):
         net, traj, itin = r["net"], r["traj"], r["itinerary"]
         plots = [
             _panel(viz.loss_curve(traj, logy=False) * viz.plateau_marks(itin, "loss"), f"{tag[:3]} loss 𝓛",
-                   show_legend=False),
-            _panel(viz.singular_value_curves(net, traj, of="product"), "singular values of Aʰ",
-                   legend_position="bottom_right"),
-            _panel(viz.alignment_curves(net, traj), "alignment: Frobenius ‖Vₖ₊₁ᵀUₖ − I‖² (first d_y)", legend_position="top_right"),
+                   legend=False),
+            _panel(viz.singular_value_curves(net, traj, of="product"), "singular values of Aʰ"),
+            _panel(viz.alignment_curves(net, traj), "alignment ‖Vₖ₊₁ᵀUₖ − I‖² (Frobenius, first d_y)"),
         ]
         seq = " → ".join("S = " + viz.label_of_signature(p.signature) for p in itin) or "none"
         blocks.append(Block(hv.Layout(plots).cols(3).opts(shared_axes=False),

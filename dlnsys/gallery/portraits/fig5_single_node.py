@@ -69,7 +69,7 @@ def draw(data):
 
     net, lim = data["net"], (-BOX, BOX)
     leaves = [p for c in data["leaves"] if c != 0 for p in _hyperbolas(c=c)]
-    eq = [(s, k) for c, lst in data["leaves"].items() for s, k, _ in lst]
+    eq = [(s, k, ev) for c, lst in data["leaves"].items() for s, k, ev in lst]
     phase = (viz.phase_vector_field(net, lim, lim, n=23)
              * viz.hyperbola_paths(leaves, "leaves w₁² − w₂² = c (c = ±0.5, ±1.5, ±3)", "#777777",
                                    dash="dashed", width=1.4)
@@ -78,8 +78,9 @@ def draw(data):
              * viz.trajectory_paths(data["ring"], label="trajectories of (62)", line_width=1.4, alpha=0.8)
              * viz.direction_arrows(data["ring"], size=9)
              * viz.separatrix_paths(data["seps"])
-             * viz.equilibrium_points([s for s, _ in eq], [k for _, k in eq],
-                                      eigenvalues=[ev for lst in data["leaves"].values() for _, _, ev in lst]))
+             * viz.equilibrium_points([s for s, _, _ in eq], [k for _, k, _ in eq], eigenvalues=[ev for _, _, ev in eq],
+                                      extra={viz.dim("c", "leaf c = w₁² − w₂²"):
+                                             [c for c, lst in data["leaves"].items() for _ in lst]}))
     phase = phase.opts(hv.opts.Overlay(frame_width=600, frame_height=600, xlim=lim, ylim=lim,
                                        legend_position="right", title="(a) Phase plane of (62), σ = 1",
                                        fontsize={"legend": 9},
@@ -94,8 +95,11 @@ def draw(data):
         cmap="viridis", backend="plotly")
     minima = viz.curve_paths_3d([np.column_stack([w, SIGMA / w, 0 * w]), np.column_stack([-w, -SIGMA / w, 0 * w])],
                                 label="global minima (𝓛 = 0)", color=viz.COLORS["minimum"], width=8)
-    saddle = hv.Scatter3D([(0.0, 0.0, 0.5 * SIGMA ** 2)], kdims=["w1", "w2", "L"], label="saddle (plateau 𝓛 = σ²/2)").opts(
-        color=viz.COLORS["saddle"], size=8, backend="plotly")
+    # the saddle at the origin, at the height of the plateau (its eigenvalues: those of the leaf c = 0 through it)
+    s0, k0, ev0 = [e for e in data["leaves"][0.0] if e[1] != "global minimum"][0]
+    saddle = viz.equilibrium_points_3d([[s0[0], s0[1], 0.5 * SIGMA ** 2]], [k0], eigenvalues=[ev0], size=8,
+                                       label="saddle (plateau 𝓛 = σ²/2)",
+                                       kdims=[viz.dim("w1", "w₁"), viz.dim("w2", "w₂"), viz.dim("L", "𝓛")])
     landscape = (surf * minima * saddle).opts(hv.opts.Overlay(width=900, height=520, backend="plotly",
                                                               hooks=[viz.plotly_legend],
                                                               title="(b) Loss landscape 𝓛(w) = ½(σ − w₁w₂)²"))
@@ -104,7 +108,6 @@ def draw(data):
     frames = {}
     for (sigma, c), fr in data["frames"].items():
         minima = np.array([s for s, k, _ in fr["equilibria"] if k == "global minimum"])
-        saddles = np.array([s for s, k, _ in fr["equilibria"] if k != "global minimum"]).reshape(-1, 2)
         lam = [float(ev[-1]) for s, k, ev in fr["equilibria"] if k == "global minimum"]
         we = minima[minima[:, 0] > 0][0]
         paths = [fr["paths"][:, b, :] for b in range(fr["paths"].shape[1])]
@@ -116,9 +119,12 @@ def draw(data):
             * viz.curve_paths(paths, label="trajectories on the leaf", color=viz.COLORS["trajectory"], line_width=2)
             * hv.Points(fr["paths"][0], kd, label="their starts").opts(color="white", line_color=viz.COLORS["trajectory"],
                                                                        size=8)
-            * hv.Points(minima, kd, label="equilibria (64) on the leaf (global minima)").opts(
-                **viz.kind_style("global minimum", 13))
-            * hv.Points(saddles, kd, label="saddle (on the leaf c = 0 only)").opts(**viz.kind_style("strict saddle", 13))
+            # every frame has both layers (the saddle's is empty off c = 0): viz.holomap needs the same layers
+            * viz.equilibrium_points([s for s, _, _ in fr["equilibria"]], [k for _, k, _ in fr["equilibria"]],
+                                     eigenvalues=[ev for _, _, ev in fr["equilibria"]], size=13,
+                                     show_kinds=["global minimum", "strict saddle"],
+                                     label={"global minimum": "equilibria (64) on the leaf (global minima)",
+                                            "strict saddle": "saddle (on the leaf c = 0 only)"})
         ).relabel(f"(c) σ = {sigma:g}, c = {c:g}: (64) gives w_e = ({we[0]:.3f}, {we[1]:.3f}), "
                   f"leaf eigenvalue {lam[0]:.3f}")
     hmap = viz.holomap(frames, [viz.dim("sigma", "σ"), viz.dim("c", "leaf constant c")], frame_width=560,

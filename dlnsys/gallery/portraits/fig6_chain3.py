@@ -11,7 +11,7 @@ LEAVES = [(0.0, 0.0), (0.6, 0.4), (-0.5, 0.9), (0.4, -0.8), (-1.0, -0.3)]
 def compute():
     import numpy as np
 
-    from dlnsys import Network, classify
+    from dlnsys import Network, classify, spectrum
     from dlnsys.leaves import equilibria_on_leaf
     from dlnsys.simulate import simulate
 
@@ -32,9 +32,13 @@ def compute():
         # trajectories from points of the leaf far out on each branch
         starts = np.array([b[k] for b in branches for k in (5, -6) if np.all(np.isfinite(b[k]))])
         traj = simulate(net, starts, 40.0, t_eval=np.linspace(0.0, 40.0, 400))
-        leaves[(c1, c2)] = dict(branches=branches, equilibria=[(e.state, e.kind) for e in eqs], paths=traj.x)
+        # each equilibrium with its kind and the eigenvalues of the Jacobian restricted to the leaf
+        leaves[(c1, c2)] = dict(branches=branches, equilibria=[(e.state, e.kind, e.leaf_eigenvalues) for e in eqs],
+                                paths=traj.x)
     origin_kind = classify(net, np.zeros(3)).kind           # (65): a non-strict saddle (Prop. 21, h = 3)
-    return dict(net=net, leaves=leaves, origin_kind=origin_kind)
+    # at the origin the laws' differentials vanish: the leaf's tangent space is all of R^3, the Jacobian is 0
+    origin_eigenvalues = spectrum(net, np.zeros(3), on_leaf=True).eigenvalues
+    return dict(net=net, leaves=leaves, origin_kind=origin_kind, origin_eigenvalues=origin_eigenvalues)
 
 
 def draw(data):
@@ -74,10 +78,15 @@ def draw(data):
                                       color=viz.PALETTE[k % 10], width=6, names=names))
         els.append(hv.Scatter3D(lf["paths"][0], kdims=kd).opts(        # no label: no second legend entry
             color=viz.PALETTE[k % 10], size=4, marker="circle-open", backend="plotly"))
-    eq = [(s, kind) for lf in data["leaves"].values() for s, kind in lf["equilibria"]]
-    els.append(viz.equilibrium_points_3d(np.array([s for s, _ in eq]), [kind for _, kind in eq], names=names, size=5))
+    # the equilibria of the leaves but the origin (drawn below, larger)
+    eq = [(s, kind, ev, f"({c1:g}, {c2:g})") for (c1, c2), lf in data["leaves"].items()
+          for s, kind, ev in lf["equilibria"] if np.any(np.asarray(s) != 0)]
+    els.append(viz.equilibrium_points_3d(np.array([e[0] for e in eq]), [e[1] for e in eq], names=names, size=5,
+                                         eigenvalues=[e[2] for e in eq], extra={viz.dim("leaf", "leaf (c₁, c₂)"):
+                                                                                [e[3] for e in eq]}))
     # the origin, where every axis of saddles passes: drawn larger so that it stays visible
-    els.append(viz.equilibrium_points_3d(np.zeros((1, 3)), [data["origin_kind"]], names=names, size=11))
+    els.append(viz.equilibrium_points_3d(np.zeros((1, 3)), [data["origin_kind"]], names=names, size=11,
+                                         eigenvalues=[data["origin_eigenvalues"]]))
     scene = hv.Overlay(els).opts(hv.opts.Overlay(width=1150, height=760, backend="plotly", hooks=[viz.plotly_legend],
                                                  title="(65): phase space, leaves, minima and saddles"))
     return [Block(scene, backend="plotly",

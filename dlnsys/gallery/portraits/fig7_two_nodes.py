@@ -9,7 +9,7 @@ SLICES = [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)]
 def compute():
     import numpy as np
 
-    from dlnsys import Network, init
+    from dlnsys import Network, init, spectrum
     from dlnsys.critical import classify, critical_point
     from dlnsys.separatrices import basins
     from dlnsys.simulate import simulate
@@ -20,11 +20,16 @@ def compute():
     traj = simulate(net, X0[:12], 30.0, t_eval=np.linspace(0.0, 30.0, 300))
     saddle = critical_point(net, ())            # signature {} (nothing learned): the origin
     kind = classify(net, saddle.x).kind          # "strict saddle"
+    # eigenvalues of the Jacobian restricted to the leaf through each point (at the origin the laws'
+    # differentials vanish, so that is the whole Jacobian: -sigma, -sigma, sigma, sigma)
+    saddle_eigenvalues = spectrum(net, saddle.x, on_leaf=True).eigenvalues
+    limit_eigenvalues = [spectrum(net, x, on_leaf=True).eigenvalues for x in ends.final]
     # the leaf constant c11 = w1^2 - w3^2 of each start (conserved, Prop. 6): it fixes where on the minima
     # the run ends, so colouring the limits by it shows the structure of the set of minima
     c11 = X0[:, 0] ** 2 - X0[:, 2] ** 2
     return dict(initial=X0, final=ends.final, kinds=ends.kinds, labels=ends.labels, paths=traj.x,
-                saddles=saddle.x[None, :], saddle_kind=kind, counts=ends.counts, c11=c11)
+                saddles=saddle.x[None, :], saddle_kind=kind, saddle_eigenvalues=saddle_eigenvalues,
+                limit_eigenvalues=limit_eigenvalues, counts=ends.counts, c11=c11)
 
 
 def draw(data):
@@ -34,19 +39,25 @@ def draw(data):
     from dlnsys import viz
 
     plots = []
+    evs = [viz.format_eigenvalues(ev) for ev in data["limit_eigenvalues"]]
     for k, dims in enumerate(SLICES):
         names = [viz.weight_label(i + 1) for i in dims]
         paths = [data["paths"][:, b, :] for b in range(data["paths"].shape[1])]
         el = (viz.curve_paths_3d(paths, dims, label="trajectories", color="#555555", width=4, names=names)
               * viz.start_points_3d(paths, dims, names=names, color="#555555")
-              * hv.Scatter3D(np.column_stack([data["final"][:, list(dims)], data["c11"]]),
+              # the limits (equilibria): filled circles coloured by c11; hover: kind and leaf eigenvalues
+              * hv.Scatter3D([tuple(x[list(dims)]) + (c, k, ev) for x, c, k, ev in
+                              zip(data["final"], data["c11"], data["kinds"], evs)],
                              kdims=[viz.dim(f"w{i + 1}", n) for i, n in zip(dims, names)],
-                             vdims=[viz.dim("c11", "c₁₁ = w₁² − w₃²")],
+                             vdims=[viz.dim("c11", "c₁₁ = w₁² − w₃²"), viz.dim("kind"),
+                                    viz.dim("eigenvalues", "leaf eigenvalues")],
                              label="limits of 400 runs (global minima), colour: leaf constant c₁₁").opts(
                   color="c11", cmap="coolwarm", clim=(-2.0, 2.0), size=3, colorbar=False, backend="plotly")
-              * viz.equilibrium_points_3d(data["saddles"], [data["saddle_kind"]], dims, names=names, size=8))
+              * viz.equilibrium_points_3d(data["saddles"], [data["saddle_kind"]], dims, names=names, size=8,
+                                          eigenvalues=[data["saddle_eigenvalues"]]))
         plots.append(el.opts(hv.opts.Overlay(width=540, height=490, backend="plotly",
-                                             hooks=[viz.plotly_legend] if k == 0 else [],
+                                             # the legend once; hover text (kind, eigenvalues) everywhere
+                                             hooks=[viz.plotly_legend] if k == 0 else [viz.plotly_hover],
                                              title=f"slice ({', '.join(names)})")))
     layout = hv.Layout(plots).cols(2)
     return [Block(layout, backend="plotly",

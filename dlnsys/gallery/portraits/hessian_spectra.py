@@ -51,8 +51,9 @@ def draw(data):
             els.append(hv.Scatter(a, xd, yd, label=kind).opts(color=viz.kind_color(kind), size=7, alpha=0.75,
                                                               marker="circle", line_color="black", line_width=0.3))
         els.append(hv.HLine(0).opts(color="#999", line_width=1))
-        return hv.Overlay(els).opts(frame_width=1000, frame_height=380, xticks=ticks, show_grid=True,
-                                    legend_position="top_right", xlim=(-0.6, len(sigs) - 0.4), **opts)
+        # the legend right of the frame (inside it would hide eigenvalues)
+        return hv.Overlay(els).opts(frame_width=880, frame_height=380, xticks=ticks, show_grid=True,
+                                    legend_position="right", xlim=(-0.6, len(sigs) - 0.4), **opts)
 
     plot = overlay(title="Hessian eigenvalues at critical points of dims (4, 3, 3, 3), σ = (3, 2, 1)")
     zoom = overlay(ylim=(-4.5, 4.5), title="zoom on the small eigenvalues (negative: strict saddles)")

@@ -14,7 +14,7 @@ VIEW = (4, 5, 1)               # the coordinates drawn: w5 = (W2)_11, w6 = (W2)_
 def compute():
     import numpy as np
 
-    from dlnsys import Network, equilibrium_manifolds, init, leaf_of, simulate
+    from dlnsys import Network, classify, equilibrium_manifolds, init, leaf_of, simulate, spectrum
 
     net = Network((2, 2, 1), sigma=[SIGMA])        # x = (w1..w4 = W1 row-major, w5, w6 = W2): 6 weights, 3 laws
     leaves = []
@@ -35,6 +35,10 @@ def compute():
         starts = np.vstack([x0] + [init.on_leaf(net, C, seed=100 * seed + k, scale=SCALE) for k in range(N_EXTRA)])
         traj = simulate(net, starts, T_FINAL, t_eval=np.linspace(0.0, T_FINAL, 400))
         ends = traj.x[-1]
+        # the ends are equilibria: their kind, and the eigenvalues of the Jacobian restricted to the leaf (one
+        # is zero, along the curve of minima: the minima are not isolated even on a leaf)
+        end_kinds = [classify(net, e).kind for e in ends]
+        end_eigenvalues = [spectrum(net, e, on_leaf=True).eigenvalues for e in ends]
         # distance of each end to each traced curve (to its segments), and the nearest curve
         dist = np.array([[_polyline_distance(e, c["points"]) for c in comps] for e in ends])
         # the minima project on the W2 plane onto w C1 w^T + |w|^4 = sigma^2 (from W2 W1 W1^T W2^T = sigma^2)
@@ -43,7 +47,8 @@ def compute():
         c = np.einsum("ni,ij,nj->n", u, C[0], u)
         r = np.sqrt((-c + np.sqrt(c ** 2 + 4 * SIGMA ** 2)) / 2)
         leaves.append(dict(seed=seed, C1=np.array(C[0]), eig=np.linalg.eigvalsh(C[0]), status=minima.status,
-                           components=comps, paths=traj.x, starts=starts, ends=ends,
+                           components=comps, paths=traj.x, starts=starts, ends=ends, end_kinds=end_kinds,
+                           end_eigenvalues=end_eigenvalues,
                            landing=dist.argmin(axis=1), landing_distance=dist.min(axis=1),
                            end_loss=net.loss(ends), quartic=u * r[:, None]))
     return dict(leaves=leaves, n_params=net.n_params)
@@ -107,10 +112,16 @@ def draw(data):
                                             f"(lengths {lens})"))
         paths = [lf["paths"][:, b, :] for b in range(lf["paths"].shape[1])]
         els.append(viz.curve_paths_3d(paths, VIEW, names=names, color=col, width=2.5,
-                                      label=f"leaf {k + 1}: trajectories (○ start, ● end)"))
+                                      label=f"leaf {k + 1}: trajectories (○ start)"))
         els.append(hv.Scatter3D(lf["starts"][:, VIEW], kdims=kd).opts(
             color=col, size=4, marker="circle-open", backend="plotly"))
-        els.append(hv.Scatter3D(lf["ends"][:, VIEW], kdims=kd).opts(color="black", size=3, backend="plotly"))
+    # where the trajectories end (all leaves: one legend entry); hover: kind and eigenvalues on the leaf
+    els.append(viz.equilibrium_points_3d(np.vstack([lf["ends"] for lf in data["leaves"]]),
+                                         [k for lf in data["leaves"] for k in lf["end_kinds"]], VIEW, kdims=kd, size=4,
+                                         eigenvalues=[ev for lf in data["leaves"] for ev in lf["end_eigenvalues"]],
+                                         label="ends of the trajectories",
+                                         extra={viz.dim("leaf"): [k + 1 for k, lf in enumerate(data["leaves"])
+                                                                  for _ in lf["ends"]]}))
     scene = hv.Overlay(els).opts(hv.opts.Overlay(width=1080, height=740, backend="plotly", hooks=[viz.plotly_legend],
                                                  title="Global minima of Network([2, 2, 1]) on three leaves, "
                                                        "in (w₅, w₆, w₂)"))
@@ -130,7 +141,8 @@ def draw(data):
         tr = viz.curve_paths(paths, VIEW[:2], names=names[:2], label="trajectories", color="#555555", line_width=1)
         st = hv.Points(lf["starts"][:, VIEW[:2]], kdims=kd[:2], label="starts").opts(
             color="white", line_color="black", size=7)
-        en = hv.Points(lf["ends"][:, VIEW[:2]], kdims=kd[:2], label="ends").opts(color="black", size=5)
+        en = viz.equilibrium_points(lf["ends"], lf["end_kinds"], VIEW[:2], kdims=kd[:2], size=8, label="ends",
+                                    eigenvalues=lf["end_eigenvalues"])
         ev = lf["eig"]
         last = k == len(data["leaves"]) - 1
         panels.append(hv.Overlay([q, *comp, tr, st, en]).opts(
@@ -147,7 +159,7 @@ def draw(data):
               caption="Drag to rotate. Thick lines: the components of the global minima on each leaf, traced by "
                       "<code>EquilibriumManifold.trace()</code>; thin lines: trajectories of the flow from the "
                       "Gaussian initial state that defines the leaf and from three more points of the same leaf "
-                      f"(<code>dlnsys.init.on_leaf</code>), integrated to t = {T_FINAL:g}; black dots: where they "
+                      f"(<code>dlnsys.init.on_leaf</code>), integrated to t = {T_FINAL:g}; green dots: where they "
                       "end, on the curves. Coordinates: the first three axes are the weights w₅, w₆ (the output layer "
                       "W₂ = [w₅ w₆]) and w₂ (the entry (1, 2) of W₁ = [[w₁, w₂], [w₃, w₄]]); w₁, w₃, w₄ "
                       "are not shown. (On the minima the first column of W₁, (w₁, w₃), is a function of W₂: it equals "

@@ -33,7 +33,9 @@ def compute():
                 dimension=sorted({c.dimension for c in comps}), expected=sorted({c.expected_dimension for c in comps
                                                                                  if c.expected_dimension is not None}),
                 index=sorted({c.index for c in comps}), normally_hyperbolic=sorted({c.normally_hyperbolic for c in comps}),
-                kind=sorted({c.kind for c in comps}), reason=s.reason))
+                kind=sorted({c.kind for c in comps}), reason=s.reason,
+                # the normal spectrum of the leaf-restricted Jacobian at a point of the first component
+                normal_eigenvalues=comps[0].normal_eigenvalues if comps else []))
         out[name] = dict(rows=rows, status=res.status, message=res.message, seconds=res.seconds,
                          leaf_singular=res.leaf_singular, summary=res.summary())
     return out
@@ -58,17 +60,19 @@ def draw(data):
         for kind in dict.fromkeys(kd for r in leaf["rows"] for kd in r["kind"]):
             rows = [r for r in leaf["rows"] if r["kind"] and r["kind"][0] == kind]
             recs = [(r["critical_value"], max(r["dimension"]), max(r["index"]), _sig(r["signature"]),
-                     r["status"], len(r["signature"])) for r in rows]
+                     r["status"], kind, viz.format_eigenvalues(r["normal_eigenvalues"]))
+                    for r in rows]
             value = viz.dim("value", "critical value (31)")
             dimension = viz.dim("dimension", "dimension of the critical set")
             index = viz.dim("index", "index")
-            extra = [viz.dim("signature"), viz.dim("status")]
+            extra = [viz.dim("signature"), viz.dim("status"), viz.dim("kind"),
+                     viz.dim("eigenvalues", "normal leaf eigenvalues")]
             style = dict(color=viz.kind_color(kind), marker=markers[k % 2], size=11 if k == 0 else 12,
                          line_color="black", tools=["hover"], alpha=0.9)
             label = f"{'0-balanced' if k == 0 else 'Gaussian'} leaf: {kind}"
-            pts_dim.append(hv.Points([(v, d, i, sg, st) for v, d, i, sg, st, _ in recs], kdims=[value, dimension],
+            pts_dim.append(hv.Points([(v, d, i, *more) for v, d, i, *more in recs], kdims=[value, dimension],
                                      vdims=[index] + extra, label=label).opts(**style))
-            pts_idx.append(hv.Points([(v, i, d, sg, st) for v, d, i, sg, st, _ in recs], kdims=[value, index],
+            pts_idx.append(hv.Points([(v, i, d, *more) for v, d, i, *more in recs], kdims=[value, index],
                                      vdims=[dimension] + extra, label=label).opts(**style))
     common = dict(frame_width=420, frame_height=330, show_grid=True)
     left = hv.Overlay(pts_dim).opts(hv.opts.Overlay(title="dimension of each critical set on the leaf",

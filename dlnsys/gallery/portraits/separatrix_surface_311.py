@@ -15,7 +15,7 @@ T_FINAL = 30.0
 def compute():
     import numpy as np
 
-    from dlnsys import Network, simulate
+    from dlnsys import Network, classify, simulate, spectrum
     from dlnsys.separatrices import basins, invariant_surface
 
     frames = {}
@@ -25,7 +25,10 @@ def compute():
             # the minima of the leaf: b = c = 0, a w = sigma, a^2 - w^2 = C (two, mirror images x -> -x)
             w = np.sqrt((-C + np.sqrt(C * C + 4 * sigma ** 2)) / 2)
             minima = np.array([[sigma / w, 0, 0, w], [-sigma / w, 0, 0, -w]])
-            fr = dict(minima=minima, circle=np.zeros((0, 4)), vertices=np.zeros((0, 4)),
+            fr = dict(minima=minima, minima_kinds=[classify(net, m).kind for m in minima],
+                      # eigenvalues of the Jacobian restricted to the (3-D) leaf at each minimum
+                      minima_eigenvalues=[spectrum(net, m, on_leaf=True).eigenvalues for m in minima],
+                      circle=np.zeros((0, 4)), vertices=np.zeros((0, 4)),
                       triangles=np.zeros((0, 3), dtype=int), n_vertices=0, status="no saddles", seconds=0.0)
             if C > 0:
                 # equilibria with w = 0 have a = 0: the circle b^2 + c^2 = C of saddles (signature {})
@@ -114,8 +117,10 @@ def draw(data):
                                "a = w = 0, b² + c² = C", color=viz.COLORS["saddle"], width=9, names=names),
             viz.curve_paths_3d(sphere, label="sphere ‖p‖ = √|C|: w = 0 (C > 0), W₁ = 0 (C < 0)", color="#b0b0b0",
                                width=1.5, names=names),
-            hv.Scatter3D(_leaf_coords(fr["minima"]), kdims=kd, label="global minima ±(σ/w*, 0, 0, w*)").opts(
-                color=viz.COLORS["minimum"], size=7, backend="plotly"),
+            viz.equilibrium_points_3d(_leaf_coords(fr["minima"]), fr["minima_kinds"], kdims=kd, size=7,
+                                      eigenvalues=fr["minima_eigenvalues"], label="global minima ±(σ/w*, 0, 0, w*)",
+                                      extra={viz.dim("x", "(a, b, c, w)"): ["(" + ", ".join(f"{v:.4g}" for v in m)
+                                                                              + ")" for m in fr["minima"]]}),
             viz.curve_paths_3d(paths[1], label="trajectories from one side", color=colors[1], width=4, names=names),
             viz.curve_paths_3d(paths[-1], label="trajectories from the other side", color=colors[-1], width=4,
                                names=names),

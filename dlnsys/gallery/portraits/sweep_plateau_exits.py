@@ -91,9 +91,14 @@ def draw(data):
     hmap = viz.holomap(frames, [viz.dim("h", "depth h")], frame_width=520, frame_height=420, logx=True, logy=True,
                        show_grid=True, legend_position="right", title="{label}: plateau exits, measured and exact",
                        fontsize={"legend": 8.5})
-    rel = np.abs(np.concatenate([rows[f"escape_time_{i}"] / rows[f"escape_pred_{i}"] - 1 for i in range(1, 5)]))
+    measured = np.concatenate([rows[f"escape_time_{i}"] for i in range(1, 5)])
+    exact = np.concatenate([rows[f"escape_pred_{i}"] for i in range(1, 5)])
     p0 = np.concatenate([rows[f"mode_initial_{i}"] for i in range(1, 5)])
     depth = np.concatenate([rows["depth"]] * 4)
+    # modes that start above the level have no plateau to leave (exact time 0): nothing to compare
+    ok = np.isfinite(measured) & np.isfinite(exact) & (exact > 0)
+    rel = np.abs(measured[ok] / exact[ok] - 1)
+    p0, depth = p0[ok], depth[ok]
     err = hv.Overlay([hv.Points((p0[depth == h], np.maximum(rel[depth == h], 1e-16)),
                                 [p0d, viz.dim("rel", "|measured / exact − 1|")], label=f"h = {h}").opts(
         color=viz.PALETTE[k], size=6) for k, h in enumerate(sorted(data["curves"]))]).opts(
