@@ -241,7 +241,11 @@ _EQUILIBRIUM_LABEL = re.compile(r"minim|saddle|equilibri|\bstable\b|\bunstable\b
 _NOT_EQUILIBRIA = {"hessian-spectra": "every dot is one Hessian eigenvalue of a critical point (the y axis)"}
 #: Pages that draw equilibria (each must have at least one element with the hover columns).
 _DRAW_EQUILIBRIA = {"fig1-logistic-reduction", "fig5-single-hidden-node", "fig6-two-hidden-layers",
-                    "fig7-two-hidden-nodes", "manifolds-221", "section61-leaf-table", "separatrix-surface-311"}
+                    "fig7-two-hidden-nodes", "manifolds-221", "section61-leaf-table", "separatrix-surface-311",
+                    "basins-62", "basins-65",
+                    # the ends of the arcs, at (alpha, loss): critical points (states of the 198 weights), with
+                    # their signature, kind and the spectrum of the Jacobian on their leaf at that state
+                    "fig4-arcs"}
 
 
 def _leaf_elements(obj):

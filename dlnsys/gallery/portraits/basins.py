@@ -4,6 +4,7 @@ from __future__ import annotations
 from .._registry import Block, Portrait
 
 N62 = 121
+LEAVES62 = (-3.0, -1.5, -0.5, 0.0, 0.5, 1.5, 3.0)
 N65 = 49
 N65_FINE = 400
 W3_SLICES = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
@@ -12,7 +13,8 @@ W3_SLICES = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 def compute_62():
     import numpy as np
 
-    from dlnsys import Network
+    from dlnsys import Network, spectrum
+    from dlnsys.leaves import equilibria_on_leaf
     from dlnsys.separatrices import basins, separatrices
 
     net = Network((1, 1, 1), sigma=[1.0])
@@ -20,16 +22,26 @@ def compute_62():
     W1, W2 = np.meshgrid(g, g)                      # row-major from w2 = -2
     result = basins(net, np.column_stack([W1.ravel(), W2.ravel()]))
     seps = separatrices(net, np.zeros(2), bound=3.0)
-    return dict(result=result, seps=seps, shape=W1.shape, net=net)
+    # the equilibria (exact, (64)) on a few leaves w1^2 - w2^2 = c: the minima of both basins, and the saddle
+    # (on c = 0). The plane is the whole state space of (62): the eigenvalues of its Jacobian (one is 0 at a
+    # minimum, along the hyperbola of minima), and of the Jacobian restricted to the leaf
+    equilibria = []
+    for c in LEAVES62:
+        for e in equilibria_on_leaf(net, [c]):
+            s = spectrum(net, e.state)
+            equilibria.append(dict(state=e.state, kind=e.kind, c=c, leaf_eigenvalues=e.leaf_eigenvalues,
+                                   eigenvalues=np.where(np.abs(s.eigenvalues) <= s.zero_tol, 0.0, s.eigenvalues)))
+    return dict(result=result, seps=seps, shape=W1.shape, net=net, equilibria=equilibria)
 
 
 def compute_65():
     import numpy as np
 
-    from dlnsys import Network
+    from dlnsys import Network, classify, spectrum
     from dlnsys.separatrices import basins
 
     net = Network((1, 1, 1, 1), sigma=[1.0])
+    sigma = float(net.sigma[0])
 
     def limit_signs(W):
         """Sign pattern of the minimum reached, from the conservation laws: |w_i|^2 - |w_j|^2 is conserved,
@@ -57,13 +69,31 @@ def compute_65():
         minima = np.array([lab.startswith("{1}") for lab in result.labels])
         check = minima & ~tie
         agree = np.all(np.sign(result.final[check]) == rule[check], axis=1)
+        # the equilibria of (65) in the plane, closed forms: where the sheets of minima w1 w2 w3 = sigma cross it,
+        # the hyperbola w1 w2 = sigma / w3 (marked at its vertices); the saddles (two zero weights) (0, 0, w3),
+        # and at w3 = 0 the axes w1 and w2 (marked at +-1) and the origin. Kinds from dlnsys.classify; the plane
+        # is a slice, not invariant: the eigenvalues of the Jacobian of (65) (3-D) and of its leaf restriction
+        if w3 != 0:
+            v = np.sqrt(sigma / abs(w3))
+            points = [(v, np.sign(w3) * v, w3), (-v, -np.sign(w3) * v, w3), (0.0, 0.0, w3)]
+        else:
+            points = [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0)]
+        equilibria = []
+        for x in np.array(points):
+            cl, s, sl = classify(net, x), spectrum(net, x), spectrum(net, x, on_leaf=True)
+            assert cl.is_critical
+            equilibria.append(dict(state=x, kind=cl.kind,
+                                   eigenvalues=np.where(np.abs(s.eigenvalues) <= s.zero_tol, 0.0, s.eigenvalues),
+                                   leaf_eigenvalues=np.where(np.abs(sl.eigenvalues) <= sl.zero_tol, 0.0,
+                                                             sl.eigenvalues)))
         slices[w3] = dict(signs=limit_signs(Wf), checked=int(check.sum()), agree=int(agree.sum()),
-                          boundary=int(tie.sum()))
-    return dict(slices=slices, shape=F1.shape)
+                          boundary=int(tie.sum()), equilibria=equilibria)
+    return dict(slices=slices, shape=F1.shape, sigma=sigma)
 
 
 def draw_62(data):
     import holoviews as hv
+    import numpy as np
 
     from dlnsys import viz
     from dlnsys.emit.generators import network_spec
@@ -72,15 +102,32 @@ def draw_62(data):
     image, classes = viz.basin_image(data["result"], data["shape"], lim, lim,
                                      order=["{1} (+,+)", "{1} (-,-)", "{} (0,0)"],
                                      colors=["#9ecae1", "#fdae6b", "#d62728"])
-    plot = (image * viz.separatrix_paths(data["seps"])
-            * viz.phase_vector_field(data["net"], lim, lim, n=17)).opts(
+    sigma = float(data["net"].sigma[0])
+    w = np.linspace(sigma / lim[1], lim[1], 200)
+    minima = viz.hyperbola_paths([np.column_stack([w, sigma / w]), np.column_stack([-w, -sigma / w])],
+                                 "global minima w₁w₂ = σ (every point)", viz.COLORS["minima_set"], width=2.5)
+    eq = data["equilibria"]
+    points = viz.equilibrium_points(
+        [e["state"] for e in eq], [e["kind"] for e in eq], eigenvalues=[e["eigenvalues"] for e in eq],
+        eigenvalue_label="eigenvalues of the Jacobian of (62) (the plane is its state space)",
+        extra={viz.dim("c", "leaf c = w₁² − w₂²"): [e["c"] for e in eq],
+               viz.dim("leaf_ev", "eigenvalue on the leaf"): [viz.format_eigenvalues(e["leaf_eigenvalues"])
+                                                               for e in eq]},
+        label={"global minimum": "minima (64) on the leaves c = 0, ±0.5, ±1.5, ±3",
+               "strict saddle": "saddle (on the basin boundary)"})
+    plot = (image * viz.phase_vector_field(data["net"], lim, lim, n=17) * minima * viz.separatrix_paths(data["seps"])
+            * points).opts(
         hv.opts.Overlay(frame_width=560, frame_height=560, xlim=lim, ylim=lim, legend_position="right",
                         title="Basins of (62), σ = 1: where each initial condition converges",
                         hooks=[viz.click_to_integrate(network_spec(data["net"]), key="basins62")]))
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(data["result"].counts.items()))
     return [Block(plot, caption=f"Limit classes on a {N62}×{N62} grid (signature and sign pattern of the limit): "
                                 f"{counts}. The boundary between the two basins is the separatrix w₁ = −w₂ (blue, from "
-                                f"dlnsys.separatrices.separatrices); grid points exactly on it converge to the saddle.")]
+                                f"dlnsys.separatrices.separatrices); grid points exactly on it converge to the saddle. Each basin "
+                                f"holds one branch of the hyperbola of minima w₁w₂ = σ (green line); markers: the "
+                                f"equilibria (64) on a few leaves w₁² − w₂² = c (filled circles, minima) and the saddle "
+                                f"at the origin (open square), on the boundary. Hover: the eigenvalues of the Jacobian "
+                                f"of (62) (0 along the hyperbola at a minimum) and the one on the leaf.")]
 
 
 def draw_65(data):
@@ -105,13 +152,35 @@ def draw_65(data):
                                                                       alpha=0.75)
         legend = [hv.Points([(np.nan, np.nan)], kd, label=n).opts(color=c, size=12, marker="square")
                   for n, c in zip(names, colors)]
-        frames[w3] = hv.Overlay([img] + legend).relabel(
-            f"plane w₃ = {w3:g}: basins() agrees at {sl['agree']} of {sl['checked']} grid points off the boundaries")
+        # where the sheets of minima cross the plane: w1 w2 = sigma / w3 (none at w3 = 0)
+        # (every frame has every layer, see viz.holomap; a layer without data gets a NaN point, so that its
+        # legend entry keeps its glyph)
+        none = [np.full((1, 2), np.nan)]
+        c = data["sigma"] / w3 if w3 else 0.0
+        w = np.linspace(abs(c) / lim[1], lim[1], 200)
+        minima = viz.hyperbola_paths([np.column_stack([w, c / w]), np.column_stack([-w, -c / w])] if w3 else none,
+                                     "minima in the plane: w₁w₂ = σ/w₃", viz.COLORS["minima_set"], width=2.5)
+        axes = [np.array([[lim[0], 0.0], [lim[1], 0.0]]), np.array([[0.0, lim[0]], [0.0, lim[1]]])] if w3 == 0 else none
+        saddle_lines = viz.hyperbola_paths(axes, "lines of saddles: the axes (w₃ = 0 only)", viz.COLORS["saddle"],
+                                           width=2, dash="dashed")
+        eq = sl["equilibria"]
+        points = viz.equilibrium_points(
+            [e["state"] for e in eq], [e["kind"] for e in eq], eigenvalues=[e["eigenvalues"] for e in eq],
+            eigenvalue_label="eigenvalues of the Jacobian of (65) (3-D: the plane is a slice)",
+            extra={viz.dim("w3_point", "w₃"): [e["state"][2] for e in eq],
+                   viz.dim("leaf_ev", "eigenvalues on the leaf"): [viz.format_eigenvalues(e["leaf_eigenvalues"])
+                                                                  for e in eq]},
+            show_kinds=["global minimum", "strict saddle", "non-strict saddle"], size=13,
+            label={"global minimum": "minima (vertices of w₁w₂ = σ/w₃)", "strict saddle": "strict saddles",
+                   "non-strict saddle": "non-strict saddle: the origin (w₃ = 0 only)"})
+        frames[w3] = (hv.Overlay([img] + legend) * minima * saddle_lines * points).relabel(
+            f"plane w₃ = {w3:g} (basins() agrees at {sl['agree']}/{sl['checked']} points)")
     # a click at (w1, w2) starts (65) at (w1, w2, w3) of the slice shown; the drawn path is its projection
     click = viz.click_to_integrate(network_spec(Network((1, 1, 1, 1), sigma=[1.0])), key="basins65",
                                    base=lambda key: [0.0, 0.0, key[0]])
     hmap = viz.holomap(frames, [viz.dim("w3", "w₃ (slice)")], frame_width=520, frame_height=520, xlim=lim, ylim=lim,
-                       legend_position="right", title="Basins of (65), σ = 1, {label}", hooks=[click])
+                       legend_position="right", title="Basins of (65), σ = 1, {label}", hooks=[click],
+                       fontsize={"title": 10.5, "legend": 9})
     return [Block(hmap, caption="Move the slider through the planes w₃ = const. Colours: the sign pattern of the "
                                 "minimum w₁w₂w₃ = σ reached (four patterns with positive product), on a "
                                 f"{N65_FINE}×{N65_FINE} grid from the conservation laws (only the smallest weight can "
@@ -121,7 +190,13 @@ def draw_65(data):
                                 "title gives the agreement (grid points exactly on a boundary, where two weights tie, are left out: "
                                 "there the integration ends on either side or on a saddle). A click starts (65) at (w₁, w₂, w₃) of the plane shown and "
                                 "draws the projection of its trajectory onto (w₁, w₂): it leaves the plane, so it may "
-                                "cross colours before it ends at the minimum of the start's colour.")]
+                                "cross colours before it ends at the minimum of the start's colour. Markers: the "
+                                "equilibria in the plane (closed forms, kinds from dlnsys.classify): the two sheets of "
+                                "minima that cross it, along the green hyperbola w₁w₂ = σ/w₃ (marked at its vertices; "
+                                "the other two sheets do not meet the plane), and the saddle (0, 0, w₃) on the boundary; "
+                                "at w₃ = 0 no minima, the origin (non-strict) and the axes, lines of strict saddles that "
+                                "are the boundaries there. Hover: the eigenvalues of the Jacobian of (65) (3-D; the plane "
+                                "is not invariant) and of its restriction to the leaf.")]
 
 
 def models_62():

@@ -48,6 +48,40 @@ def _panel(el, title, legend=True, **opts):
                    legend_position="right", fontsize={"legend": 8, "title": 10}, **opts)
 
 
+def _plateau_marks(itin, logx=False, logy=False, tmin=None):
+    """The plateaus (shaded, from viz.plateau_marks) with their labels S = {...} inside the frame, at the height
+    of the plateau: one that starts in the left half of the time axis is labelled from its start on, one that
+    starts in the right half left of its start, ending where the loss drops onto it (the loss decreases, so the
+    curve is higher there), the last one, if the run ends on it, ending at the end of the run (under its step on
+    a linear axis)."""
+    import holoviews as hv
+    import numpy as np
+
+    from dlnsys import viz
+
+    spans = [el for el in viz.plateau_marks(itin, "loss", logy=logy, tmin=tmin) if isinstance(el, hv.VSpan)]
+    t0 = itin.t_start if tmin is None else max(itin.t_start, tmin)
+    x = np.log10 if logx else float
+    middle = 0.5 * (x(t0) + x(itin.t_end))
+    after, before, last = [], [], []
+    for p in itin:
+        y = max(p.loss, 1e-9) if logy else p.loss
+        text = " S = " + viz.label_of_signature(p.signature) + " "
+        if p.t_exit is None:
+            last.append((itin.t_end, y, text))
+        elif x(max(p.t_enter, t0)) < middle:
+            after.append((max(p.t_enter, t0), y, text))
+        else:
+            before.append((p.t_enter, y, text))
+    kd = [viz.dim("t", "t"), viz.dim("L", "𝓛")]
+    style = dict(text_font_size="8pt", text_color="#222")
+    return hv.Overlay(spans + [
+        hv.Labels(after, kd, "text").opts(text_align="left", text_baseline="bottom", **style),
+        hv.Labels(before, kd, "text").opts(text_align="right", text_baseline="bottom", **style),
+        # (linear axis: under the last step, clear of the loss curve, which is above it everywhere)
+        hv.Labels(last, kd, "text").opts(text_align="right", text_baseline="bottom" if logy else "top", **style)])
+
+
 def draw_fig2(data):
     import holoviews as hv
 
@@ -59,7 +93,7 @@ def draw_fig2(data):
         r = data["runs"][name]
         traj, itin = r["traj"], r["itinerary"]
         logy = name == "large"          # (a): linear loss axis, the plateaus are steps at the values (31)
-        loss = viz.loss_curve(traj, logy=logy, tmin=tmin) * viz.plateau_marks(itin, "loss", logy=logy, tmin=tmin)
+        loss = viz.loss_curve(traj, logy=logy, tmin=tmin) * _plateau_marks(itin, logx=True, logy=logy, tmin=tmin)
         plots = [
             _panel(loss, f"{tag}: loss 𝓛", legend=False, logx=True, logy=logy),
             _panel(viz.singular_value_curves(net, traj, of="layers", tmin=tmin), "singular values of A (per layer Wᵢ)",
@@ -88,7 +122,7 @@ def draw_fig3(data):
         r = data["runs"][name]
         net, traj, itin = r["net"], r["traj"], r["itinerary"]
         plots = [
-            _panel(viz.loss_curve(traj, logy=False) * viz.plateau_marks(itin, "loss"), f"{tag[:3]} loss 𝓛",
+            _panel(viz.loss_curve(traj, logy=False) * _plateau_marks(itin), f"{tag[:3]} loss 𝓛",
                    legend=False),
             _panel(viz.singular_value_curves(net, traj, of="product"), "singular values of Aʰ"),
             _panel(viz.alignment_curves(net, traj), "alignment ‖Vₖ₊₁ᵀUₖ − I‖² (Frobenius, first d_y)"),

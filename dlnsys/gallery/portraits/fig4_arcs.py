@@ -14,7 +14,7 @@ CASES = {
 def compute():
     import numpy as np
 
-    from dlnsys import Network
+    from dlnsys import Network, classify, spectrum
     from dlnsys.arcs import arc
     from dlnsys.critical import critical_value
 
@@ -22,7 +22,21 @@ def compute():
     alpha = np.linspace(0.0, 1.0, 101)
     arcs = {case: [arc(net, S1, S2, alpha) for S1, S2 in pairs] for case, pairs in CASES.items()}
     values = {S: critical_value(net, S) for pairs in CASES.values() for pair in pairs for S in pair}
-    return dict(arcs=arcs, values=values)
+    # the ends A(0), A(1) of every arc are critical points, i.e. equilibria of the flow (states of 198 weights):
+    # their signature and kind (dlnsys.classify) and the eigenvalues of the Jacobian restricted to their leaf
+    ends = {}
+    for case, lst in arcs.items():
+        ends[case] = []
+        for a in lst:
+            for k, S in ((0, a.S1), (-1, a.S2)):
+                x = a.x[k]
+                cl, sp = classify(net, x), spectrum(net, x, on_leaf=True)
+                assert cl.is_critical and tuple(cl.signature) == tuple(S), (S, cl.signature)
+                ends[case].append(dict(alpha=float(a.alpha[k]), loss=float(a.loss[k]), signature=tuple(S),
+                                       critical_value=cl.critical_value, kind=cl.kind, arc=(a.S1, a.S2),
+                                       eigenvalues=np.where(np.abs(sp.eigenvalues) <= sp.zero_tol, 0.0,
+                                                            sp.eigenvalues)))
+    return dict(arcs=arcs, values=values, ends=ends)
 
 
 def draw(data):
@@ -36,14 +50,32 @@ def draw(data):
               "mixed": "mixed case: not monotone (Theorem 24.4)"}
     panels = []
     for case, arcs in data["arcs"].items():
-        el = viz.arc_curves(arcs)
-        panels.append(el.opts(hv.opts.Overlay(title=f"({'abcd'[len(panels)]}) {titles[case]}", frame_width=385,
-                                              frame_height=260, legend_position="right", show_grid=True,
+        # the ends of the arcs are critical points: marked by kind (shape), hover with signature, loss and the
+        # spectrum of the Jacobian on the leaf at that state of the 198 weights (axes: alpha and the loss)
+        ends = data["ends"][case]
+        name = lambda S1, S2: f"{viz.label_of_signature(S1)} → {viz.label_of_signature(S2)}"   # noqa: E731
+        marks = viz.equilibrium_points(
+            [(e["alpha"], e["loss"]) for e in ends], [e["kind"] for e in ends],
+            eigenvalues=[e["eigenvalues"] for e in ends], size=10,
+            kdims=[viz.dim("alpha", "α"), viz.dim("L", "𝓛(A(α))")],
+            eigenvalue_label="eigenvalues of the Jacobian on the leaf at A(α)",
+            extra={viz.dim("signature", "signature S"): [viz.label_of_signature(e["signature"]) for e in ends],
+                   viz.dim("value", "critical value (31)"): [e["critical_value"] for e in ends],
+                   viz.dim("arc", "end of the arc"): [name(*e["arc"]) for e in ends],
+                   viz.dim("signs", "leaf eigenvalues < 0, = 0, > 0"):
+                       [" / ".join(str(int(n)) for n in (sum(e["eigenvalues"] < 0), sum(e["eigenvalues"] == 0),
+                                                          sum(e["eigenvalues"] > 0))) for e in ends]})
+        el = viz.arc_curves(arcs) * marks
+        panels.append(el.opts(hv.opts.Overlay(title=f"({'abcd'[len(panels)]}) {titles[case]}", frame_width=370,
+                                              frame_height=260, xlim=(-0.04, 1.04), legend_position="right", show_grid=True,
                                               fontsize={"legend": 9, "title": 10.5})))
     return [Block(hv.Layout(panels).cols(2).opts(shared_axes=False),
                   caption="Lines: the closed form of 𝓛(A(α)) (proof of Theorem 24); dots: the loss evaluated on the "
                           "states A(α) that dlnsys.arcs.arc builds in the fibers φ⁻¹(Φ(α)). The ends are critical "
-                          "points, at the critical values (31) ½∑<sub>i∉S</sub> σᵢ². In the mixed case the minimum sits at "
+                          "points, at the critical values (31) ½∑<sub>i∉S</sub> σᵢ², marked by kind (dlnsys.classify: "
+                          "filled circle global minimum, open square strict saddle, half-tone diamond non-strict "
+                          "saddle); hover for the signature and the eigenvalues of the Jacobian restricted to the leaf "
+                          "at that state of the 198 weights (the number of positive ones is the index). In the mixed case the minimum sits at "
                           "α* = a/(a + b), a = ∑<sub>S₂∖S₁</sub> σ², b = ∑<sub>S₁∖S₂</sub> σ².")]
 
 

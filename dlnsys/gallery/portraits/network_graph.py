@@ -53,7 +53,12 @@ def draw(data):
             framewise=True, frame_width=620, frame_height=260, logx=True, logy=True, show_grid=True,
             legend_position="right", xlim=(0.5, float(traj.t_final) * 1.2),
             title="loss 𝓛(t), the saddles visited (dlnsys.separatrices.itinerary) and the slider's time"))
-    return [Block((g + loss).cols(1),
+    # the two plots share no axis: without shared_axes=False and axiswise ranges HoloViews computes every range
+    # over both plots and all 24 frames at each slider state (18 s -> 12 s to embed)
+    both = (g + loss).cols(1).opts(hv.opts.Layout(shared_axes=False), hv.opts.Graph(axiswise=True),
+                                   hv.opts.Overlay(axiswise=True), hv.opts.Curve(axiswise=True),
+                                   hv.opts.Points(axiswise=True), hv.opts.Scatter(axiswise=True))
+    return [Block(both,
                   caption="Move the slider: nodes are the units of each layer (inputs on the left, outputs on the "
                           "right); each edge is a weight, red positive, blue negative, width ∝ |weight|. The red "
                           "dot on the loss curve is the time shown. As the plateaus are left one by one, one more "

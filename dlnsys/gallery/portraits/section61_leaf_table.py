@@ -54,31 +54,27 @@ def draw(data):
 
     from dlnsys import viz
 
-    markers = ["circle", "triangle"]
-    pts_dim, pts_idx = [], []
+    # one row of panels per leaf (the leaf is the panel, not the marker); the marker (shape, fill, colour): the kind
+    value = viz.dim("value", "critical value (31)")
+    dimension = viz.dim("dimension", "dimension of the critical set")
+    index = viz.dim("index", "index")
+    kinds = ["global minimum", "strict saddle", "non-strict saddle"]
+    panels = []
     for k, (name, leaf) in enumerate(data.items()):
-        for kind in dict.fromkeys(kd for r in leaf["rows"] for kd in r["kind"]):
-            rows = [r for r in leaf["rows"] if r["kind"] and r["kind"][0] == kind]
-            recs = [(r["critical_value"], max(r["dimension"]), max(r["index"]), _sig(r["signature"]),
-                     r["status"], kind, viz.format_eigenvalues(r["normal_eigenvalues"]))
-                    for r in rows]
-            value = viz.dim("value", "critical value (31)")
-            dimension = viz.dim("dimension", "dimension of the critical set")
-            index = viz.dim("index", "index")
-            extra = [viz.dim("signature"), viz.dim("status"), viz.dim("kind"),
-                     viz.dim("eigenvalues", "normal leaf eigenvalues")]
-            style = dict(color=viz.kind_color(kind), marker=markers[k % 2], size=11 if k == 0 else 12,
-                         line_color="black", tools=["hover"], alpha=0.9)
-            label = f"{'0-balanced' if k == 0 else 'Gaussian'} leaf: {kind}"
-            pts_dim.append(hv.Points([(v, d, i, *more) for v, d, i, *more in recs], kdims=[value, dimension],
-                                     vdims=[index] + extra, label=label).opts(**style))
-            pts_idx.append(hv.Points([(v, i, d, *more) for v, d, i, *more in recs], kdims=[value, index],
-                                     vdims=[dimension] + extra, label=label).opts(**style))
-    common = dict(frame_width=420, frame_height=330, show_grid=True)
-    left = hv.Overlay(pts_dim).opts(hv.opts.Overlay(title="dimension of each critical set on the leaf",
-                                                    show_legend=False, **common))
-    right = hv.Overlay(pts_idx).opts(hv.opts.Overlay(title="index: unstable normal directions on the leaf",
-                                                     legend_position="right", **common))
+        rows = [r for r in leaf["rows"] if r["kind"]]            # the signatures found
+        cols = {dimension: [max(r["dimension"]) for r in rows], index: [max(r["index"]) for r in rows]}
+        for kx, (y, other, what) in enumerate(((dimension, index, "dimension of each critical set"),
+                                                (index, dimension, "index: unstable normal directions"))):
+            pts = viz.equilibrium_points(
+                list(zip([r["critical_value"] for r in rows], cols[y])), [r["kind"][0] for r in rows],
+                eigenvalues=[r["normal_eigenvalues"] for r in rows], kdims=[value, y],
+                eigenvalue_label="normal leaf eigenvalues", show_kinds=kinds,
+                extra={other: cols[other], viz.dim("signature"): [_sig(r["signature"]) for r in rows],
+                       viz.dim("status"): [r["status"] for r in rows]})
+            leaf_name = "0-balanced leaf" if k == 0 else "Gaussian leaf"
+            panels.append(pts.opts(hv.opts.Overlay(
+                title=f"({'abcd'[2 * k + kx]}) {leaf_name}: {what}", frame_width=400, frame_height=250,
+                show_grid=True, show_legend=(k, kx) == (0, 1), legend_position="right")))
     facts = []
     for name, leaf in data.items():
         found = [r for r in leaf["rows"] if r["dimension"]]
@@ -87,11 +83,12 @@ def draw(data):
         hyp = {(True,): "all normally hyperbolic", (False,): "none normally hyperbolic"}.get(tuple(nh), "some normally "
                                                                                              "hyperbolic")
         facts.append(f"{name}: dimensions {_join(dims)}, {hyp}")
-    blocks = [Block(hv.Layout([left, right]).cols(2),
-                    caption="One marker per signature S (circles: the 0-balanced leaf; triangles: the Gaussian leaf), "
-                            "at its critical value (31), ½ Σ<sub>i∉S</sub> σᵢ²; colour: the kind (green global "
-                            "minimum, red strict saddle, orange non-strict saddle). Hover for the signature. "
-                            + "; ".join(facts) + ".")]
+    blocks = [Block(hv.Layout(panels).cols(2),
+                    caption="One marker per signature S found, at its critical value (31), ½ Σ<sub>i∉S</sub> σᵢ²: "
+                            "(a), (b) on the 0-balanced leaf, (c), (d) on the Gaussian leaf (shared axes). Marker: "
+                            "the kind (filled green circle global minimum, open red square strict saddle, half-tone "
+                            "orange diamond non-strict saddle). Hover for the signature and the normal leaf "
+                            "eigenvalues. " + "; ".join(facts) + ".")]
     for name, leaf in data.items():
         recs = []
         for r in leaf["rows"]:
