@@ -158,6 +158,16 @@ def externalize_libraries(html: str, static_dir, plotly_bundle=None) -> tuple[st
     if plotly_bundle is not None and uses_only_gl3d_traces(html):
         gl3d = pathlib.Path(plotly_bundle).read_bytes()
 
+    def shared_file(lib, data, ext):
+        """Write ``data`` once as ``_static/<lib>-<sha256 prefix>.<ext>``; returns the file name."""
+        name = f"{lib}-{hashlib.sha256(data).hexdigest()[:16]}.{ext}"
+        target = static_dir / name
+        if not target.is_file() or target.stat().st_size != len(data):
+            static_dir.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(target, data)
+        names.append(name)
+        return name
+
     def repl(m):
         js = m.group(1) is not None
         body = m.group(1) if js else m.group(2)
@@ -167,12 +177,7 @@ def externalize_libraries(html: str, static_dir, plotly_bundle=None) -> tuple[st
         lib = _library_name(body)
         if js and lib == "plotly" and gl3d is not None:
             data, lib = gl3d, "plotly-gl3d"
-        name = f"{lib}-{hashlib.sha256(data).hexdigest()[:16]}.{'js' if js else 'css'}"
-        target = static_dir / name
-        if not target.is_file() or target.stat().st_size != len(data):
-            static_dir.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(target, data)
-        names.append(name)
+        name = shared_file(lib, data, "js" if js else "css")
         if js:
             return f'<script type="text/javascript" src="{STATIC_DIR}/{name}"></script>'
         return f'<link rel="stylesheet" href="{STATIC_DIR}/{name}">'
@@ -180,14 +185,7 @@ def externalize_libraries(html: str, static_dir, plotly_bundle=None) -> tuple[st
     def repl_css(m):
         if len(m.group(1)) < _MIN_SHARED_CSS:
             return m.group(0)
-        data = base64.b64decode(m.group(1))
-        name = f"panel-{hashlib.sha256(data).hexdigest()[:16]}.css"
-        target = static_dir / name
-        if not target.is_file() or target.stat().st_size != len(data):
-            static_dir.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(target, data)
-        names.append(name)
-        return f"{STATIC_DIR}/{name}"
+        return f"{STATIC_DIR}/{shared_file('panel', base64.b64decode(m.group(1)), 'css')}"
 
     html = _INLINE_BLOCK.sub(repl, html)
     return _CSS_DATA_URI.sub(repl_css, html), names
