@@ -81,11 +81,36 @@ def _warnings_as_lines(stream):
         yield
 
 
+def _keep_interrupts_from_finalizers():
+    """A Ctrl-C that lands while Python runs a finalizer or weakref callback (libraries such as HoloViews
+    clean up with them) is swallowed by Python, which prints "Exception ignored in ... KeyboardInterrupt"
+    and a traceback, and the command goes on. This hook delivers such an interrupt again to the main
+    thread once the callback has returned, so that main() ends with "dlnsys: interrupted" and status 130;
+    other unraisable exceptions go to the previous hook."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_dlnsys", False):
+        return
+
+    def hook(unraisable):
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            import _thread
+            import threading
+
+            # from another thread, a moment later: raised here it would be swallowed again (inside the hook)
+            threading.Timer(0.02, _thread.interrupt_main).start()
+            return
+        previous(unraisable)
+
+    hook._dlnsys = True
+    sys.unraisablehook = hook
+
+
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     from . import _startup
 
     _startup.restore()          # from here on Ctrl-C is a KeyboardInterrupt, caught below
+    _keep_interrupts_from_finalizers()
     err = sys.stderr
     debug = os.environ.get("DLNSYS_TRACEBACK", "") not in ("", "0")
 

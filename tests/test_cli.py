@@ -143,6 +143,35 @@ def test_keyboard_interrupt_is_130(monkeypatch, capsys):
     assert status == 130 and "Traceback" not in err
 
 
+def test_interrupt_inside_a_finalizer_is_not_lost(monkeypatch, capsys):
+    """Ctrl-C landing in a weakref callback (HoloViews cleans up with them during `gallery build`) is
+    swallowed by Python ("Exception ignored in ...") and the command would go on: dlnsys delivers it again."""
+    import sys
+    import time
+    import weakref
+
+    import dlnsys.cli
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)      # restored after the test
+    dlnsys.cli._keep_interrupts_from_finalizers()
+
+    class Thing:
+        pass
+
+    def callback(ref):
+        raise KeyboardInterrupt                 # what a SIGINT arriving in the callback does
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        thing = Thing()
+        ref = weakref.ref(thing, callback)      # noqa: F841
+        del thing
+        while time.perf_counter() - t0 < 5.0:   # the command's own work, going on
+            time.sleep(0.01)
+    assert time.perf_counter() - t0 < 2.0
+    assert "Exception ignored" not in capsys.readouterr().err
+
+
 def test_progress_goes_to_stderr(capsys):
     status, out, err = _run(SMALL + ["--progress", "--json"], capsys)
     assert status == 0
