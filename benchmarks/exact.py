@@ -119,8 +119,9 @@ def main(argv=None):
                   f"{r['traj_ratio']:>8.4f} {r['traj_max_rel_diff']:>8.1e} | {_fmt(r['mode_old_s']):>12} "
                   f"{_fmt(r['mode_new_s']):>9} {r['mode_ratio']:>8.4f} {r['mode_max_rel_diff']:>8.1e}", flush=True)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+        from dlnsys._io import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(rows, indent=2))       # never a half-written file
     return 0
 
 
